@@ -51,6 +51,118 @@ def show_progress() -> bool:
     return not _state["quiet"] and sys.stdout.isatty()
 
 
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="recipe YAML (recipes/*.yaml)")],
+    out: Annotated[Path | None, typer.Option("--out", help="run dir (default runs/<config stem>/)")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override: section.key=value")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue from the run dir's last checkpoint")] = False,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", help="override train.max_steps")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+) -> None:
+    """Train the task the recipe names (speech-vqvae, speech-prior).  Runs under torchrun for DDP."""
+    from vqspeech.tasks.train import train as run_train
+
+    run_train(config, out=out, overrides=set_ or [], resume=resume, max_steps=max_steps, device=device,
+              progress=show_progress(), quiet=_state["quiet"])
+
+
+def _bar(label: str):  # noqa: ANN202
+    """A rich progress bar and its update callback (None when progress is off)."""
+    if not show_progress():
+        return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                   TimeRemainingColumn())
+    tid = bar.add_task(label, total=1)
+    return bar, lambda done, total: bar.update(tid, completed=done, total=total)
+
+
+@app.command()
+def encode(
+    inputs: Annotated[list[Path], typer.Argument(help="audio files, directories or manifests (.jsonl/.csv/.tsv)")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="token dataset directory")],
+    checkpoint: Ckpt = None,
+    format_: Annotated[str, typer.Option("--format", help="parquet, units or npz")] = "parquet",
+    batch_size: Annotated[int, typer.Option(help="chunks per encoder batch")] = 16,
+    num_shards: Annotated[int | None, typer.Option(help="split the inputs into this many shards")] = None,
+    shard_index: Annotated[int | None, typer.Option(help="which shard this process encodes")] = None,
+    trim: Annotated[bool, typer.Option(help="trim leading/trailing silence (offset kept)")] = False,
+    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+) -> None:
+    """Encode audio into a discrete token dataset (re-running skips utterances already written)."""
+    from vqspeech.tasks.encode import encode as run
+
+    if num_shards is not None and shard_index is None:
+        raise InputError("--num-shards needs --shard-index")
+    bar, cb = _bar("encode")
+    with bar or _null():
+        run(inputs, out, checkpoint=checkpoint, fmt=format_, batch_size=batch_size, num_shards=num_shards,
+            shard_index=shard_index, device=device, trim=trim, progress=cb, quiet=_state["quiet"])
+
+
+@app.command()
+def decode(
+    tokens: Annotated[Path, typer.Argument(help="token dataset directory, one .npz, or a units file")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="output directory, or one .wav")],
+    checkpoint: Ckpt = None,
+    speaker: Annotated[str | None, typer.Option(help="speaker id (default: the one recorded with the tokens)")] = None,
+    temperature: Temp = 1.0,
+    seed: Seed = 0,
+    batch_size: Annotated[int, typer.Option(help="utterances generated together")] = 16,
+) -> None:
+    """Decode tokens to speech with the WaveNet decoder."""
+    from vqspeech.tasks.generate import decode as run
+
+    bar, cb = _bar("decode")
+    with bar or _null():
+        run(tokens, out, checkpoint=checkpoint, speaker=speaker, temperature=temperature, seed=seed,
+            batch_size=batch_size, progress=cb, quiet=_state["quiet"])
+
+
+@app.command()
+def convert(
+    src: Annotated[Path, typer.Argument(help="input audio (any rate/channels soundfile reads)")],
+    speaker: Annotated[str, typer.Option(help="target speaker id (see `vqspeech speakers`)")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="output .wav")],
+    checkpoint: Ckpt = None,
+    temperature: Temp = 1.0,
+    seed: Seed = 0,
+) -> None:
+    """Convert a recording to another speaker's voice (encode + decode)."""
+    from vqspeech.tasks.generate import convert as run
+
+    bar, cb = _bar("convert")
+    with bar or _null():
+        run(src, speaker, out, checkpoint=checkpoint, temperature=temperature, seed=seed, progress=cb,
+            quiet=_state["quiet"])
+
+
+def _null():  # noqa: ANN202
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
+@app.command()
+def speakers(checkpoint: Ckpt = None) -> None:
+    """List the speaker ids a model knows."""
+    from vqspeech.formats.checkpoint import find_checkpoint, read_meta
+
+    meta = read_meta(find_checkpoint(checkpoint, ("speech-vqvae", "speech-prior")))
+    for spk in meta.get("speakers", []):
+        typer.echo(spk)
+
+
+@app.command()
+def info(path: Path) -> None:
+    """Describe a checkpoint or a token dataset (kind, config, sizes, sha256)."""
+    from vqspeech.tasks.inspect import describe
+
+    typer.echo(describe(path))
+
+
 @corpus_app.command("demo")
 def corpus_demo(
     out: Path,

@@ -24,7 +24,7 @@ class WaveNetConfig:
 
     num_classes: int = 256
     residual_channels: int = 64
-    gate_channels: int = 128
+    gate_channels: int = 128  # output channels of each dilated conv, split into tanh and sigmoid halves
     skip_channels: int = 64
     layers: int = 10
     cycle: int = 10  # dilations 1, 2, ..., 2**(cycle-1), repeated
@@ -42,7 +42,10 @@ class WaveNet(nn.Module):
     def __init__(self, cfg: WaveNetConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        r, gch, s = cfg.residual_channels, cfg.gate_channels, cfg.skip_channels
+        r, s = cfg.residual_channels, cfg.skip_channels
+        if cfg.gate_channels % 2:
+            raise ValueError("gate_channels must be even (tanh and sigmoid halves)")
+        gch = cfg.gate_channels // 2
         self.dilations = [2 ** (i % cfg.cycle) for i in range(cfg.layers)]
         self.embed = nn.Embedding(cfg.num_classes + 1, r)  # +1: the start symbol
         self.convs = nn.ModuleList(nn.Conv1d(r, 2 * gch, 2, dilation=d) for d in self.dilations)
@@ -85,7 +88,7 @@ class WaveNet(nn.Module):
             frames = c.shape[-1]
             if frames * hop != t:
                 raise ValueError(f"conditioning has {frames} frames of {hop} steps but x has {t} steps")
-        r, gch = self.cfg.residual_channels, self.cfg.gate_channels
+        r, gch = self.cfg.residual_channels, self.cfg.gate_channels // 2
         skip = None
         for i, (conv, out) in enumerate(zip(self.convs, self.outs, strict=True)):
             z = conv(F.pad(h, (self.dilations[i], 0)))  # [B, 2G, T]
@@ -126,49 +129,69 @@ class WaveNet(nn.Module):
         cfg = self.cfg
         dev = self.embed.weight.device
         b = batch if batch is not None else (cond.shape[0] if cond is not None else g.shape[0])
-        r, gch = cfg.residual_channels, cfg.gate_channels
+        r, gch, L = cfg.residual_channels, cfg.gate_channels // 2, cfg.layers
         c = self.conditioning(cond, g, b)  # [B, L*2G, F]
-        # fold the conv biases into the per-frame conditioning: one [B, L, 2G] row per frame
         bias = torch.stack([conv.bias for conv in self.convs])  # [L, 2G]
-        if c is None:
-            frames = bias[None, None].expand(b, 1, -1, -1)
-        else:
-            frames = c.transpose(1, 2).reshape(b, c.shape[-1], cfg.layers, 2 * gch) + bias
+        # The conditioning is projected once per frame (not per sample), conv biases folded in: [B, F, L, 2G].
+        frames = bias[None, None].expand(b, 1, -1, -1) if c is None else (
+            c.transpose(1, 2).reshape(b, c.shape[-1], L, 2 * gch) + bias)
+        # tanh(a) * sigmoid(g) = sigmoid(g) - 2 * sigmoid(-2a) * sigmoid(g): one sigmoid over [B, 2G] and one
+        # addcmul instead of tanh + sigmoid + mul.  Scale the tanh half of weights and biases by -2.
+        scale = torch.cat([torch.full((gch,), -2.0, device=dev), torch.ones(gch, device=dev)])
+        frames = (frames * scale).contiguous()
         per_frame = frames.shape[1] > 1
-        # weights as matrices: h = prev @ w_prev + cur @ w_cur
-        w_prev = [conv.weight[:, :, 0].t().contiguous() for conv in self.convs]  # [R, 2G]
-        w_cur = [conv.weight[:, :, 1].t().contiguous() for conv in self.convs]
-        w_out = [o.weight[:, :, 0].t().contiguous() for o in self.outs]  # [G, R+S]
-        b_out = [o.bias for o in self.outs]
-        h1w, h1b = self.head1.weight[:, :, 0].t(), self.head1.bias
-        h2w, h2b = self.head2.weight[:, :, 0].t(), self.head2.bias
-        caches = [torch.zeros(d, b, r, device=dev) for d in self.dilations]
-        out = torch.empty(b, steps, dtype=torch.long, device=dev)
+        w_prev = [(conv.weight[:, :, 0] * scale[:, None]).t().contiguous() for conv in self.convs]  # [R, 2G]
+        w_cur = [(conv.weight[:, :, 1] * scale[:, None]).t().contiguous() for conv in self.convs]
+        w_res = [o.weight[:r, :, 0].t().contiguous() for o in self.outs]  # [G, R]
+        b_res = [o.bias[:r] for o in self.outs]
+        # skip outputs of all layers in one matmul over the concatenated gated activations [B, L*G]
+        w_skip = torch.cat([o.weight[r:, :, 0].t() for o in self.outs]).contiguous()  # [L*G, S]
+        b_skip = torch.stack([o.bias[r:] for o in self.outs]).sum(0)
+        h1w, h1b = self.head1.weight[:, :, 0].t().contiguous(), self.head1.bias
+        h2w, h2b = self.head2.weight[:, :, 0].t().contiguous(), self.head2.bias
+        # ring[i] holds the last d+1 inputs of layer i; the input of layer i+1 is written straight into it
+        rings = [torch.zeros(d + 1, b, r, device=dev) for d in self.dilations]
+        gated = torch.empty(b, L * gch, device=dev)
+        gviews = [gated[:, i * gch : (i + 1) * gch] for i in range(L)]
+        symbols: list[torch.Tensor] = []
         logits_all = torch.empty(b, cfg.num_classes, steps, device=dev) if teacher is not None else None
         x_prev = torch.full((b,), cfg.num_classes, dtype=torch.long, device=dev)
-        frame = frames[:, 0]
+        rows = frames[:, 0].unbind(1)  # per-layer [B, 2G] views of the current frame
+        emb = self.embed.weight
+        last = L - 1
+        noise = None
+        block = 256
         for t in range(steps):
             if per_frame and t % cfg.hop == 0:
-                frame = frames[:, t // cfg.hop]  # [B, L, 2G]
-            h = self.embed(x_prev)  # [B, R]
-            skip = None
+                rows = frames[:, t // cfg.hop].unbind(1)
+            cur = rings[0][t % (self.dilations[0] + 1)]
+            torch.index_select(emb, 0, x_prev, out=cur)
             for i, d in enumerate(self.dilations):
-                slot = caches[i][t % d]
-                z = torch.addmm(frame[:, i], slot, w_prev[i]).addmm_(h, w_cur[i])
-                slot.copy_(h)
-                a, gate = z.split(gch, 1)
-                y = torch.addmm(b_out[i], torch.tanh(a).mul_(torch.sigmoid(gate)), w_out[i])
-                h = h + y[:, :r]
-                skip = y[:, r:] if skip is None else skip.add_(y[:, r:])
-            logits = torch.addmm(h2b, torch.relu(torch.addmm(h1b, torch.relu(skip), h1w)), h2w)
+                z = torch.addmm(rows[i], rings[i][(t - d) % (d + 1)], w_prev[i]).addmm_(cur, w_cur[i])
+                sa, sg = torch.sigmoid(z).chunk(2, 1)
+                gi = gviews[i]
+                torch.addcmul(sg, sa, sg, value=-2.0, out=gi)
+                if i < last:
+                    nxt = rings[i + 1][t % (self.dilations[i + 1] + 1)]
+                    torch.addmm(cur, gi, w_res[i], out=nxt).add_(b_res[i])
+                    cur = nxt
+            skip = torch.addmm(b_skip, gated, w_skip)
+            logits = torch.addmm(h2b, torch.relu(torch.addmm(h1b, skip.relu_(), h1w)), h2w)
             if teacher is not None:
                 logits_all[:, :, t] = logits
                 x_prev = teacher[:, t]
+            elif temperature <= 0:
+                x_prev = logits.argmax(1)
             else:
-                x_prev = _sample(logits, temperature, generator)
-            out[:, t] = x_prev
+                # Gumbel-max sampling: argmax(logits / T + Gumbel noise), noise drawn in blocks of steps
+                if t % block == 0:
+                    u = torch.rand(block, b, cfg.num_classes, generator=generator, device=dev)
+                    noise = -torch.log(-torch.log(u.clamp_(1e-10, 1.0 - 1e-7))).mul_(temperature)
+                x_prev = torch.add(logits, noise[t % block]).argmax(1)
+            symbols.append(x_prev)
             if callback is not None:
                 callback(t + 1)
+        out = torch.stack(symbols, 1) if symbols else torch.empty(b, 0, dtype=torch.long, device=dev)
         return out, logits_all
 
     @torch.no_grad()

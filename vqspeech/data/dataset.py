@@ -1,0 +1,76 @@
+"""Training data: a corpus loaded once into memory (mono, at the recipe rate, optionally silence-trimmed,
+int16) and deterministic random crops: the batch of step ``s`` depends only on ``(seed, s, rank)``, so a
+resumed run sees exactly the batches an uninterrupted one would."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from vqspeech.data.audio import load_audio, trim_silence
+from vqspeech.data.corpora import Utterance
+from vqspeech.errors import AudioError, InputError
+
+
+@dataclass
+class LoadedUtterance:
+    """An utterance's audio as int16 ``[T]`` plus its speaker index and trim offset (samples)."""
+
+    utt: Utterance
+    audio: np.ndarray
+    speaker: int
+    trim_offset: int
+
+
+class AudioCorpus:
+    """Utterances in memory.  ``speakers`` fixes the speaker-id order (the model's embedding rows)."""
+
+    def __init__(
+        self, utts: list[Utterance], sample_rate: int, speakers: list[str], *, trim: bool = False,
+        top_db: float = 40.0, quiet: bool = False,
+    ) -> None:
+        index = {s: i for i, s in enumerate(speakers)}
+        self.items: list[LoadedUtterance] = []
+        self.skipped: list[str] = []
+        for u in utts:
+            try:
+                audio = load_audio(u.path, sample_rate)
+            except AudioError as exc:
+                self.skipped.append(str(exc))
+                continue
+            offset = 0
+            if trim:
+                audio, offset = trim_silence(audio, top_db)
+            pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+            self.items.append(LoadedUtterance(u, pcm, index.get(u.speaker, 0), offset))
+        if self.skipped and not quiet:
+            print(f"warning: skipped {len(self.skipped)} unreadable file(s), e.g. {self.skipped[0]}", file=sys.stderr)
+        if not self.items:
+            raise InputError("no usable audio in the corpus" + (f" ({self.skipped[0]})" if self.skipped else ""))
+        self.sample_rate = sample_rate
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def seconds(self) -> float:
+        return sum(len(it.audio) for it in self.items) / self.sample_rate
+
+    def crops(self, batch: int, length: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``batch`` random crops of ``length`` samples (zero-padded when an utterance is shorter), chosen by
+        a generator seeded with ``seed``.  Returns ``(audio [B, length] float32, speaker [B] long)``."""
+        g = torch.Generator().manual_seed(seed)
+        pick = torch.randint(0, len(self.items), (batch,), generator=g).tolist()
+        out = np.zeros((batch, length), np.float32)
+        spk = torch.empty(batch, dtype=torch.long)
+        for b, i in enumerate(pick):
+            it = self.items[i]
+            n = len(it.audio)
+            start = int(torch.randint(0, max(n - length, 0) + 1, (1,), generator=g))
+            piece = it.audio[start : start + length]
+            out[b, : len(piece)] = piece / 32768.0
+            spk[b] = it.speaker
+        return torch.from_numpy(out), spk
