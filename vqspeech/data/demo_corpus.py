@@ -4,6 +4,8 @@ alignments, written in the generic layout (``OUT/<speaker>/<speaker>_<NNN>.{wav,
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
+import os
 import random
 import time
 from pathlib import Path
@@ -146,6 +148,12 @@ def _intervals(
     return phones, raw
 
 
+def _synth_job(job: tuple[str, Voice]) -> tuple[np.ndarray, list[tuple[str, int]], int]:
+    engine = Espeak.get()
+    audio, events = engine.synth(*job)
+    return audio, events, engine.sample_rate
+
+
 def build_demo_corpus(out: str | Path, *, speakers: int = 8, utterances: int = 40, seed: int = 0,
                       log: bool = True) -> dict:
     """Synthesise the demo corpus into ``out`` (generic layout).  Deterministic for a seed.
@@ -157,17 +165,24 @@ def build_demo_corpus(out: str | Path, *, speakers: int = 8, utterances: int = 4
     if utterances < 1:
         raise InputError(f"--utterances must be at least 1, not {utterances}")
     out = Path(out)
+    Espeak.check_available()
     out.mkdir(parents=True, exist_ok=True)
-    engine = Espeak.get()
     t0 = time.time()
     seconds = 0.0
     pad = np.zeros(int(PAD_SECONDS * SAMPLE_RATE), np.float32)
-    for k, (spk, voice) in enumerate(DEMO_SPEAKERS[:speakers]):
+    jobs = [(spk, n, text, voice) for k, (spk, voice) in enumerate(DEMO_SPEAKERS[:speakers])
+            for n, text in enumerate(demo_sentences(utterances, seed * 1000 + k))]
+    for spk, _ in DEMO_SPEAKERS[:speakers]:
         (out / spk).mkdir(exist_ok=True)
-        for n, text in enumerate(demo_sentences(utterances, seed * 1000 + k)):
-            audio, events = engine.synth(text, voice)
-            phones, raw = _intervals(events, len(audio), engine.sample_rate, PAD_SECONDS)
-            wav = np.concatenate([pad, resample(audio, engine.sample_rate, SAMPLE_RATE), pad])
+    # espeak-ng keeps internal state (pitch flutter) across utterances, even over re-initialisation, so each
+    # utterance is synthesised in a freshly forked worker: the same text and voice always give the same bytes.
+    ctx = mp.get_context("fork")
+    with ctx.Pool(processes=min(2, os.cpu_count() or 1), maxtasksperchild=1) as pool:
+        results = pool.imap(_synth_job, [(text, voice) for _, _, text, voice in jobs], chunksize=1)
+        for (spk, n, text, _), (audio, events, engine_sr) in zip(jobs, results, strict=True):
+            phones, raw = _intervals(events, len(audio), engine_sr, PAD_SECONDS)
+            audio = resample(audio, engine_sr, SAMPLE_RATE)
+            wav = np.concatenate([pad, audio, pad])
             duration = len(wav) / SAMPLE_RATE
             phones[-1] = Interval(phones[-1].start, duration, phones[-1].label)
             raw[-1] = Interval(raw[-1].start, duration, raw[-1].label)

@@ -53,13 +53,18 @@ class Espeak:
 
     _instance: Espeak | None = None
 
-    def __init__(self) -> None:
+    @staticmethod
+    def check_available() -> None:
+        """Raise a one-line error naming the extra to install when espeak-ng is missing."""
         try:
-            import espeakng_loader
+            import espeakng_loader  # noqa: F401
         except ImportError:
-            raise VQSpeechError(
-                "the demo corpus needs espeak-ng: pip install 'vqspeech[demo]'"
-            ) from None
+            raise VQSpeechError("the demo corpus needs espeak-ng: pip install 'vqspeech[demo]'") from None
+
+    def __init__(self) -> None:
+        self.check_available()
+        import espeakng_loader
+
         lib = ctypes.cdll.LoadLibrary(espeakng_loader.get_library_path())
         lib.espeak_Initialize.restype = ctypes.c_int
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
@@ -102,6 +107,8 @@ class Espeak:
         for key, value in ((_RATE, voice.rate), (_PITCH, voice.pitch), (_RANGE, voice.pitch_range), (_VOLUME, 100)):
             self.lib.espeak_SetParameter(key, value, 0)
         self._chunks, self._events = [], []
+        if hasattr(self.lib, "espeak_ng_SetRandSeed"):  # breath noise uses rand(): fix its seed
+            self.lib.espeak_ng_SetRandSeed(ctypes.c_long(1))
         buf = ctypes.create_string_buffer(text.encode())
         self.lib.espeak_Synth(buf, len(buf), 0, 1, 0, 0, None, None)
         self.lib.espeak_Synchronize()

@@ -82,6 +82,11 @@ def resolve(raw: dict[str, Any], source: str = "recipe") -> dict[str, Any]:
             name = f"{section}.{key}"
             if key not in defaults:
                 raise ConfigError(f"{source}: unknown key {name!r} (known: {', '.join(defaults) or 'none'})")
+            if isinstance(defaults[key], float) and isinstance(value, str):
+                try:  # PyYAML reads 2e-4 (no dot) as a string
+                    value = float(value)
+                except ValueError:
+                    pass
             if not _type_ok(value, defaults[key]):
                 raise ConfigError(
                     f"{source}: {name} must be {type(defaults[key]).__name__}, got {type(value).__name__} {value!r}"
