@@ -63,7 +63,7 @@ def test_demo_corpus_alignments_span_audio_and_match_energy(demo_corpus: Path) -
         assert set(tiers) == {"phones", "espeak"}
         assert w.with_suffix(".txt").read_text().strip()
         for items in tiers.values():
-            assert items[0].start == 0.0 and abs(items[-1].end - len(audio) / sr) < 1e-4  # TextGrid reader keeps 5 decimals
+            assert items[0].start == 0.0 and abs(items[-1].end - len(audio) / sr) < 1e-4  # reader keeps 5 decimals
             assert all(abs(a.end - b.start) < 1e-9 for a, b in zip(items, items[1:], strict=False))
             assert all(iv.end > iv.start for iv in items)
         for iv in read_phones(w.with_suffix(".TextGrid")):

@@ -112,7 +112,9 @@ def test_all_recipes_load() -> None:
         assert cfg["task"] in ("speech-vqvae", "speech-prior")
 
 
-def test_nan_guard_keeps_last_good_checkpoint(demo_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nan_guard_keeps_last_good_checkpoint(
+    demo_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from vqspeech.errors import VQSpeechError
     from vqspeech.tasks.speech import SpeechVQVAETask
 

@@ -139,6 +139,26 @@ def convert(
             quiet=_state["quiet"])
 
 
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("-o", "--out", help="output directory (or one .wav with -n 1)")],
+    checkpoint: Annotated[Path | None, typer.Option("-c", "--checkpoint", help="prior checkpoint")] = None,
+    vqvae: Annotated[Path | None, typer.Option(help="VQ-VAE checkpoint (default: the one recorded in the prior)")] = None,
+    speaker: Annotated[str | None, typer.Option(help="speaker id (default: the model's first)")] = None,
+    seconds: Annotated[float, typer.Option(help="length of each sample")] = 2.0,
+    n: Annotated[int, typer.Option("-n", help="number of samples (generated as one batch)")] = 1,
+    temperature: Temp = 1.0,
+    seed: Seed = 0,
+) -> None:
+    """Sample codes from the latent prior and decode them with its VQ-VAE."""
+    from vqspeech.tasks.prior import sample as run
+
+    bar, cb = _bar("sample")
+    with bar or _null():
+        run(out, checkpoint=checkpoint, vqvae=vqvae, speaker=speaker, seconds=seconds, n=n, temperature=temperature,
+            seed=seed, progress=cb, quiet=_state["quiet"])
+
+
 def _null():  # noqa: ANN202
     from contextlib import nullcontext
 

@@ -13,7 +13,7 @@ from vqspeech.nn.wavenet import WaveNet, WaveNetConfig
 
 
 class CodePrior(nn.Module):
-    """forward(codes [B, N] long, speaker [B] long | None) -> NLL in nats per code (scalar).
+    """forward(codes [B, N] long, speaker [B] long | None, mask [B, N] | None) -> NLL in nats per code.
     generate(n, steps, speaker) -> codes [n, steps]."""
 
     kind = "speech-prior"
@@ -35,9 +35,15 @@ class CodePrior(nn.Module):
             speaker = torch.zeros(batch, dtype=torch.long, device=self.net.embed.weight.device)
         return self.speakers(speaker)
 
-    def forward(self, codes: torch.Tensor, speaker: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, codes: torch.Tensor, speaker: torch.Tensor | None = None, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Mean NLL (nats per code) of ``codes: [B, N]``; ``mask: [B, N]`` bool marks real (not padded) codes."""
         logits = self.net(codes, None, self._g(speaker, codes.shape[0]))
-        return F.cross_entropy(logits.float(), codes)
+        nll = F.cross_entropy(logits.float(), codes, reduction="none")
+        if mask is None:
+            return nll.mean()
+        return (nll * mask).sum() / mask.sum().clamp_min(1)
 
     @torch.no_grad()
     def generate(

@@ -150,8 +150,7 @@ def encode(
                     raise AudioError(f"{u.path}: shorter than one code frame ({len(audio)} < {hop} samples)")
             except AudioError as exc:
                 errors.append({"id": u.id, "path": u.path, "error": str(exc)})
-                if not quiet:
-                    print(f"skipped: {exc}", file=sys.stderr)
+                print(f"skipped: {exc}", file=sys.stderr)  # listed even with --quiet
                 continue
             group.append(u)
             audios.append(audio)

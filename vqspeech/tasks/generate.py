@@ -83,7 +83,8 @@ def decode(
         if c.size == 0:
             raise InputError(f"{tokens}: utterance {r['id']!r} has no codes")
         if c.min() < 0 or c.max() >= k:
-            raise InputError(f"{tokens}: utterance {r['id']!r} has code {int(c.max())} outside 0..{k - 1} of this model")
+            bad = int(c.max()) if c.max() >= k else int(c.min())
+            raise InputError(f"{tokens}: utterance {r['id']!r} has code {bad}, outside 0..{k - 1} of this model")
         codes.append(c)
     spk = [speaker_index(meta, speaker, r.get("speaker")) for r in rows]
     audio = synthesize(model, codes, spk, temperature=temperature, seed=seed, batch_size=batch_size,
