@@ -143,7 +143,7 @@ def convert(
 def sample(
     out: Annotated[Path, typer.Option("-o", "--out", help="output directory (or one .wav with -n 1)")],
     checkpoint: Annotated[Path | None, typer.Option("-c", "--checkpoint", help="prior checkpoint")] = None,
-    vqvae: Annotated[Path | None, typer.Option(help="VQ-VAE checkpoint (default: the one recorded in the prior)")] = None,
+    vqvae: Annotated[Path | None, typer.Option(help="VQ-VAE checkpoint (default: recorded in the prior)")] = None,
     speaker: Annotated[str | None, typer.Option(help="speaker id (default: the model's first)")] = None,
     seconds: Annotated[float, typer.Option(help="length of each sample")] = 2.0,
     n: Annotated[int, typer.Option("-n", help="number of samples (generated as one batch)")] = 1,
@@ -157,6 +157,20 @@ def sample(
     with bar or _null():
         run(out, checkpoint=checkpoint, vqvae=vqvae, speaker=speaker, seconds=seconds, n=n, temperature=temperature,
             seed=seed, progress=cb, quiet=_state["quiet"])
+
+
+@app.command("phoneme-eval")
+def phoneme_eval(
+    inputs: Annotated[Path, typer.Argument(help="token dataset (or audio, encoded with -c first)")],
+    alignments: Annotated[Path, typer.Option("--alignments", help="folder of TextGrids (same stems as the audio)")],
+    checkpoint: Ckpt = None,
+    json_: Annotated[Path | None, typer.Option("--json", help="write the metrics as JSON")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="write a code x phone heat map (PNG)")] = None,
+) -> None:
+    """Score codes against phone alignments (many-to-one accuracy, purity, PNMI, bitrate...)."""
+    from vqspeech.tasks.phoneme_eval import phoneme_eval as run
+
+    run(inputs, alignments, checkpoint=checkpoint, json_path=json_, plot_path=plot, quiet=_state["quiet"])
 
 
 def _null():  # noqa: ANN202

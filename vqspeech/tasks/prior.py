@@ -56,7 +56,9 @@ class SpeechPriorTask:
         seqs = [(np.asarray(r["codes"], np.int64), index.get(r.get("speaker"), 0)) for r in rows]
         order = list(range(len(seqs)))
         random.Random(cfg["train"]["seed"]).shuffle(order)
-        n_valid = max(1, round(len(seqs) * data["valid_fraction"])) if len(seqs) > 1 and data["valid_fraction"] > 0 else 0
+        n_valid = 0
+        if len(seqs) > 1 and data["valid_fraction"] > 0:
+            n_valid = max(1, round(len(seqs) * data["valid_fraction"]))
         self.valid = [seqs[i] for i in order[:n_valid]]
         self.train = [seqs[i] for i in order[n_valid:]]
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The README's main command: the whole main job on the embedded demo corpus, ending in runs/demo/report.md.
+#   VQSPEECH_DEMO_MINUTES        VQ-VAE training time on this machine (default 20)
+#   VQSPEECH_DEMO_PRIOR_MINUTES  prior training time (default 5)
+# Re-running reuses what is already built (delete runs/demo* to start over).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh
+ensure_venv "demo"
+MIN="${VQSPEECH_DEMO_MINUTES:-20}"
+PMIN="${VQSPEECH_DEMO_PRIOR_MINUTES:-5}"
+V=".venv/bin/vqspeech"
+RUN=runs/demo
+CK=$RUN/checkpoints/last.safetensors
+PCK=runs/demo_prior/checkpoints/last.safetensors
+mkdir -p runs
+T=$RUN/timings.tsv
+stage() {  # stage NAME COMMAND...: run and record its wall time
+    local name="$1" t0=$SECONDS
+    shift
+    echo "== $name"
+    "$@"
+    mkdir -p $RUN
+    printf '%s\t%s\n' "$name" "$((SECONDS - t0))" >> $T
+}
+[ -f demo_corpus/corpus.json ] || stage corpus $V corpus demo demo_corpus
+[ -f $CK ] || stage train $V train recipes/demo.yaml --set data.root=demo_corpus --set "train.max_minutes=$MIN"
+mkdir -p $RUN/convert
+SRC=demo_corpus/f1/f1_000.wav
+convert_all() {
+    for spk in $($V speakers -c $CK); do
+        out=$RUN/convert/f1_000-to-$spk.wav
+        [ -f "$out" ] || $V convert $SRC --speaker "$spk" -o "$out" -c $CK
+    done
+}
+stage convert convert_all
+stage encode $V encode demo_corpus -o $RUN/tokens -c $CK
+[ -f $PCK ] || stage prior $V train recipes/demo_prior.yaml --set data.tokens=$RUN/tokens \
+    --set "train.max_minutes=$PMIN"
+[ -f $RUN/samples/sample-003.wav ] || stage sample $V sample -c $PCK --vqvae $CK -n 4 --seconds 2 -o $RUN/samples
+stage phoneme-eval $V phoneme-eval $RUN/tokens --alignments demo_corpus --json $RUN/phoneme_eval.json \
+    --plot $RUN/codes_phones.png
+.venv/bin/python -m vqspeech.tasks.report $RUN runs/demo_prior
+echo "report: $RUN/report.md"
