@@ -89,7 +89,123 @@ def print_row(row: dict) -> None:
     print("  " + "  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
 
 
-SECTIONS: dict[str, Callable[[bool], list[dict]]] = {"quantizer": bench_quantizer}
+PEER = {  # a widely used PyTorch WaveNet on this kind of machine (figures quoted in the issues)
+    "train_10": 48000, "train_30": 2800, "gen_10": 776, "gen_30": 82,
+}
+
+
+def _wavenet_sizes() -> list[tuple[str, dict]]:
+    from vqspeech.tasks.recipe import load_recipe
+
+    out = []
+    for name in ("demo", "vctk"):
+        m = load_recipe(f"recipes/{name}.yaml")["model"]
+        out.append((f"{name}.yaml decoder", m))
+    out.append(("peer 10-layer 64/128/64", {"residual_channels": 64, "gate_channels": 128, "skip_channels": 64,
+                                            "layers": 10, "cycle": 10}))
+    return out
+
+
+def bench_train(quick: bool) -> list[dict]:
+    """Teacher-forced forward + backward + Adam, batch 4 x 8000 samples (fp32, CPU)."""
+    import torch.nn.functional as F
+
+    from vqspeech.models.speech_vqvae import SpeechVQVAE
+    from vqspeech.nn.wavenet import WaveNet, WaveNetConfig
+    from vqspeech.tasks.recipe import load_recipe
+
+    rows = []
+    for name, m in _wavenet_sizes():
+        if quick and "vctk" in name:
+            continue
+        torch.manual_seed(0)
+        net = WaveNet(WaveNetConfig(256, m["residual_channels"], m["gate_channels"], m["skip_channels"], m["layers"],
+                                    m["cycle"]))
+        opt = torch.optim.Adam(net.parameters(), 2e-4)
+        x = torch.randint(0, 256, (4, 8000))
+
+        def step() -> None:
+            loss = F.cross_entropy(net(x), x)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        t = timeit(step, repeat=2 if m["layers"] > 10 else 3)
+        peer = PEER["train_30"] if m["layers"] == 30 and m["residual_channels"] == 256 else (
+            PEER["train_10"] if m["layers"] == 10 and m["residual_channels"] == 64 else None)
+        rows.append({"model": f"WaveNet only: {name}", "samples_per_s": round(32000 / t),
+                     "vs_peer": round(32000 / t / peer, 2) if peer else "-"})
+        print_row(rows[-1])
+    for name in ("demo", "vctk"):
+        if quick and name == "vctk":
+            continue
+        cfg = load_recipe(f"recipes/{name}.yaml")
+        torch.manual_seed(0)
+        model = SpeechVQVAE(cfg["model"], cfg["quantizer"], 8).train()
+        opt = torch.optim.Adam(model.parameters(), 2e-4)
+        hop = model.hop
+        audio = torch.randn(4, 8000 // hop * hop) * 0.1
+        spk = torch.arange(4)
+
+        def vstep() -> None:
+            out = model(audio, spk)
+            opt.zero_grad()
+            out.loss.backward()
+            opt.step()
+
+        t = timeit(vstep, repeat=2)
+        rows.append({"model": f"full VQ-VAE: {name}.yaml", "samples_per_s": round(audio.numel() / t), "vs_peer": "-"})
+        print_row(rows[-1])
+    return rows
+
+
+def bench_generate(quick: bool) -> list[dict]:
+    """Cached generation from the decoders (with latent + speaker conditioning), fp32 CPU."""
+    from vqspeech.nn.wavenet import WaveNet, WaveNetConfig
+
+    rows = []
+    torch.set_grad_enabled(False)
+    for name, m in _wavenet_sizes():
+        if quick and "vctk" in name:
+            continue
+        torch.manual_seed(0)
+        net = WaveNet(WaveNetConfig(256, m["residual_channels"], m["gate_channels"], m["skip_channels"], m["layers"],
+                                    m["cycle"], cond_channels=64, global_channels=16, hop=64)).eval()
+        big = m["layers"] > 10
+        naive_rate = None
+        for batch in (1, 16):
+            steps = (800 if big else 4000) // (4 if batch > 1 else 1)
+            cond = torch.randn(batch, 64, steps // 64 + 1)
+            g = torch.randn(batch, 16)
+            net.generate(64, cond, g)
+            t0 = time.perf_counter()
+            net.generate(steps, cond, g)
+            rate = steps * batch / (time.perf_counter() - t0)
+            row = {"decoder": name, "batch": batch, "samples_per_s": round(rate),
+                   "real_time_factor": round(16000 / rate, 1)}
+            if batch == 1:
+                # steady state: a full receptive field of history is recomputed at every step
+                nsteps = 3 if big else 20
+                hist = torch.randint(0, 256, (1, net.receptive_field))
+                cond1 = torch.randn(1, 64, net.receptive_field // 64 + nsteps + 2)
+                net.generate_naive(1, cond1, g[:1], history=hist)
+                t0 = time.perf_counter()
+                net.generate_naive(nsteps, cond1, g[:1], history=hist)
+                naive_rate = nsteps / (time.perf_counter() - t0)
+                row["naive_samples_per_s"] = round(naive_rate, 1)
+                row["vs_naive"] = round(rate / naive_rate)
+                peer = PEER["gen_30"] if big and m["residual_channels"] == 256 else (
+                    PEER["gen_10"] if m["layers"] == 10 and m["residual_channels"] == 64 else None)
+                row["vs_peer"] = round(rate / peer, 2) if peer else "-"
+            rows.append(row)
+            print_row(row)
+    torch.set_grad_enabled(True)
+    return rows
+
+
+SECTIONS: dict[str, Callable[[bool], list[dict]]] = {
+    "quantizer": bench_quantizer, "train": bench_train, "generate": bench_generate,
+}
 
 
 def main() -> None:

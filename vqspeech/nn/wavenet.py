@@ -196,25 +196,25 @@ class WaveNet(nn.Module):
 
     @torch.no_grad()
     def generate_naive(
-        self, steps: int, cond: torch.Tensor | None = None, g: torch.Tensor | None = None, *, batch: int = 1
+        self, steps: int, cond: torch.Tensor | None = None, g: torch.Tensor | None = None, *, batch: int = 1,
+        history: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Reference generation that recomputes the whole receptive field at every step (for benchmarks).
-
-        Greedy (argmax) decoding; returns ``[B, steps]``.
-        """
+        """Reference generation that recomputes the whole receptive field at every step (for benchmarks and
+        tests).  Greedy (argmax).  ``history: [B, H]`` symbols already generated (conditioning must cover
+        ``H + steps``).  Returns the ``[B, steps]`` new symbols."""
         rf = self.receptive_field
         dev = self.embed.weight.device
-        x = torch.zeros(batch, 0, dtype=torch.long, device=dev)
+        x = history if history is not None else torch.zeros(batch, 0, dtype=torch.long, device=dev)
+        start = x.shape[1]
         hop = self.cfg.hop
-        for t in range(steps):
+        for t in range(start, start + steps):
             lo = max(0, (t - rf) // hop * hop)  # window start: covers the receptive field
-            xin = torch.cat([x[:, lo:], torch.zeros(batch, 1, dtype=torch.long, device=dev)], 1)
-            pad = (-xin.shape[1]) % hop
-            xin = F.pad(xin, (0, pad))
+            xin = torch.cat([x[:, lo:], torch.zeros(x.shape[0], 1, dtype=torch.long, device=dev)], 1)
+            xin = F.pad(xin, (0, (-xin.shape[1]) % hop))
             ci = None if cond is None else cond[:, :, lo // hop : (lo + xin.shape[1]) // hop]
             logits = self.forward(xin, ci, g)[:, :, t - lo]
             x = torch.cat([x, logits.argmax(1, keepdim=True)], 1)
-        return x
+        return x[:, start:]
 
 
 def _sample(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
