@@ -124,7 +124,7 @@ def bench_train(quick: bool) -> list[dict]:
         opt = torch.optim.Adam(net.parameters(), 2e-4)
         x = torch.randint(0, 256, (4, 8000))
 
-        def step() -> None:
+        def step(net=net, opt=opt, x=x) -> None:  # noqa: ANN001
             loss = F.cross_entropy(net(x), x)
             opt.zero_grad()
             loss.backward()
@@ -147,7 +147,7 @@ def bench_train(quick: bool) -> list[dict]:
         audio = torch.randn(4, 8000 // hop * hop) * 0.1
         spk = torch.arange(4)
 
-        def vstep() -> None:
+        def vstep(model=model, opt=opt, audio=audio, spk=spk) -> None:  # noqa: ANN001
             out = model(audio, spk)
             opt.zero_grad()
             out.loss.backward()

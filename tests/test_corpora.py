@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import write_tone
 
 from vqspeech.data.corpora import detect_layout, discover, split_utterances
@@ -121,3 +122,18 @@ def test_seeded_split_is_reproducible_and_per_speaker() -> None:
     assert len(s1["valid"]) == 4 and {v[0] for v in s1["valid"]} == {"a", "b"}
     assert len(s1["test_unseen"]) == 20 and not set(s1["train"]) & set(s1["valid"])
     assert split_utterances(utts, 0.1, seed=4)["valid"] != s1["valid"]
+
+
+def test_training_crops_are_seeded_and_carry_phone_frames(demo_corpus: Path) -> None:
+    from vqspeech.data.dataset import AudioCorpus
+    from vqspeech.data.phones import PHONES
+
+    utts = discover(demo_corpus)
+    corpus = AudioCorpus(utts, 16000, ["f1", "f2", "f3"], alignments=True)
+    a1, s1, p1 = corpus.crops(4, 3200, seed=5, hop=64)
+    a2, s2, p2 = corpus.crops(4, 3200, seed=5, hop=64)
+    assert torch.equal(a1, a2) and torch.equal(s1, s2) and torch.equal(p1, p2)
+    assert a1.shape == (4, 3200) and p1.shape == (4, 50) and set(s1.tolist()) <= {0, 1, 2}
+    assert (p1 >= 0).all() and len({PHONES[i] for i in p1.flatten().tolist()}) > 3
+    a3, _ = corpus.crops(4, 3200, seed=6)
+    assert not torch.equal(a1, a3)

@@ -102,3 +102,13 @@ def test_sample_end_to_end_and_mismatch_refused(tiny_model: Path, demo_corpus: P
     assert code == 2 and "not the VQ-VAE this prior was trained on" in err
     code, err = run_cli(["sample", "-c", str(tiny_model), "-o", str(tmp_path / "x")], monkeypatch, capsys)
     assert code == 2 and "speech-prior" in err
+
+
+def test_prior_trains_from_audio_through_a_vqvae(tiny_model: Path, demo_corpus: Path, tmp_path: Path) -> None:
+    ck = train("recipes/demo_prior.yaml", out=tmp_path / "p", overrides=[
+        *PRIOR_SET, "data.tokens=", f"data.root={demo_corpus}", f"data.vqvae={tiny_model}"], max_steps=3,
+        device="cpu", quiet=True)
+    meta = read_meta(ck)
+    assert meta["vqvae_sha256"] == sha256_file(tiny_model) and meta["frame_rate"] == 1000.0
+    rows = [json.loads(x) for x in (tmp_path / "p" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["valid_bits_per_code"] > 0

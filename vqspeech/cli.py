@@ -236,3 +236,7 @@ def main() -> None:
 
 
 __all__ = ["app", "main", "InputError"]
+
+
+if __name__ == "__main__":
+    main()

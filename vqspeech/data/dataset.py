@@ -10,9 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from vqspeech.data.alignments import Interval, frame_labels, read_phones
 from vqspeech.data.audio import load_audio, trim_silence
 from vqspeech.data.corpora import Utterance
+from vqspeech.data.phones import PHONES
 from vqspeech.errors import AudioError, InputError
+
+PHONE_INDEX = {p: i for i, p in enumerate(PHONES)}
 
 
 @dataclass
@@ -23,6 +27,7 @@ class LoadedUtterance:
     audio: np.ndarray
     speaker: int
     trim_offset: int
+    phones: list[Interval] | None = None
 
 
 class AudioCorpus:
@@ -30,7 +35,7 @@ class AudioCorpus:
 
     def __init__(
         self, utts: list[Utterance], sample_rate: int, speakers: list[str], *, trim: bool = False,
-        top_db: float = 40.0, quiet: bool = False,
+        top_db: float = 40.0, quiet: bool = False, alignments: bool = False,
     ) -> None:
         index = {s: i for i, s in enumerate(speakers)}
         self.items: list[LoadedUtterance] = []
@@ -45,7 +50,8 @@ class AudioCorpus:
             if trim:
                 audio, offset = trim_silence(audio, top_db)
             pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-            self.items.append(LoadedUtterance(u, pcm, index.get(u.speaker, 0), offset))
+            phones = read_phones(u.alignment) if alignments and u.alignment else None
+            self.items.append(LoadedUtterance(u, pcm, index.get(u.speaker, 0), offset, phones))
         if self.skipped and not quiet:
             print(f"warning: skipped {len(self.skipped)} unreadable file(s), e.g. {self.skipped[0]}", file=sys.stderr)
         if not self.items:
@@ -59,13 +65,16 @@ class AudioCorpus:
     def seconds(self) -> float:
         return sum(len(it.audio) for it in self.items) / self.sample_rate
 
-    def crops(self, batch: int, length: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def crops(self, batch: int, length: int, seed: int, hop: int | None = None) -> tuple[torch.Tensor, ...]:
         """``batch`` random crops of ``length`` samples (zero-padded when an utterance is shorter), chosen by
-        a generator seeded with ``seed``.  Returns ``(audio [B, length] float32, speaker [B] long)``."""
+        a generator seeded with ``seed``.  Returns ``(audio [B, length] float32, speaker [B] long)``; with
+        ``hop`` also ``phones [B, length // hop]``: the index in :data:`PHONES` of the phone at each code
+        frame's centre (-1 without an alignment or outside it; needs ``alignments=True``)."""
         g = torch.Generator().manual_seed(seed)
         pick = torch.randint(0, len(self.items), (batch,), generator=g).tolist()
         out = np.zeros((batch, length), np.float32)
         spk = torch.empty(batch, dtype=torch.long)
+        labels = torch.full((batch, length // hop if hop else 0), -1, dtype=torch.long)
         for b, i in enumerate(pick):
             it = self.items[i]
             n = len(it.audio)
@@ -73,4 +82,9 @@ class AudioCorpus:
             piece = it.audio[start : start + length]
             out[b, : len(piece)] = piece / 32768.0
             spk[b] = it.speaker
+            if hop and it.phones:
+                frames = frame_labels(it.phones, length // hop, hop, self.sample_rate, it.trim_offset + start)
+                labels[b] = torch.tensor([PHONE_INDEX.get(p, -1) if p else -1 for p in frames])
+        if hop:
+            return torch.from_numpy(out), spk, labels
         return torch.from_numpy(out), spk

@@ -118,7 +118,8 @@ def write_report(run: Path, prior_run: Path | None = None) -> Path:
                   f"| cluster purity | {100 * m['cluster_purity']:.1f} % |",
                   f"| PNMI | {m['pnmi']:.3f} |",
                   f"| codes used | {m['codes_used']} |",
-                  f"| code entropy / bitrate | {m['code_entropy_bits']:.2f} bits / {m['bitrate_bits_per_s']:.0f} bits/s |",
+                  f"| code entropy / bitrate | {m['code_entropy_bits']:.2f} bits / "
+                  f"{m['bitrate_bits_per_s']:.0f} bits/s |",
                   f"| mean code run length | {m['mean_run_length_ms']:.1f} ms |", "",
                   "The paper reports 49.3 % against a 7.2 % majority baseline (128 codes at 25 Hz, 41 phones).", "",
                   "![code x phone](codes_phones.png)", ""]
