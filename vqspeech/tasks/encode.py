@@ -150,7 +150,8 @@ def encode(
                     raise AudioError(f"{u.path}: shorter than one code frame ({len(audio)} < {hop} samples)")
             except AudioError as exc:
                 errors.append({"id": u.id, "path": u.path, "error": str(exc)})
-                print(f"skipped: {exc}", file=sys.stderr)  # listed even with --quiet
+                if len(utts) > 1:  # a lone bad input gets just the final error line
+                    print(f"skipped: {exc}", file=sys.stderr)  # listed even with --quiet
                 continue
             group.append(u)
             audios.append(audio)
