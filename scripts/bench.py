@@ -95,11 +95,13 @@ PEER = {  # a widely used PyTorch WaveNet on this kind of machine (figures quote
 
 
 def _wavenet_sizes() -> list[tuple[str, dict]]:
-    from vqspeech.tasks.recipe import load_recipe
+    from dataclasses import asdict
+
+    from vqspeech.verbs import load_recipe
 
     out = []
     for name in ("demo", "vctk"):
-        m = load_recipe(f"recipes/{name}.yaml")["model"]
+        m = asdict(load_recipe(f"recipes/{name}.yaml").model)
         out.append((f"{name}.yaml decoder", m))
     out.append(("peer 10-layer 64/128/64", {"residual_channels": 64, "gate_channels": 128, "skip_channels": 64,
                                             "layers": 10, "cycle": 10}))
@@ -110,9 +112,9 @@ def bench_train(quick: bool) -> list[dict]:
     """Teacher-forced forward + backward + Adam, batch 4 x 8000 samples (fp32, CPU)."""
     import torch.nn.functional as F
 
-    from vqspeech.models.speech_vqvae import SpeechVQVAE
     from vqspeech.nn.wavenet import WaveNet, WaveNetConfig
-    from vqspeech.tasks.recipe import load_recipe
+    from vqspeech.speech.models import SpeechVQVAE
+    from vqspeech.verbs import load_recipe
 
     rows = []
     for name, m in _wavenet_sizes():
@@ -124,7 +126,7 @@ def bench_train(quick: bool) -> list[dict]:
         opt = torch.optim.Adam(net.parameters(), 2e-4)
         x = torch.randint(0, 256, (4, 8000))
 
-        def step(net=net, opt=opt, x=x) -> None:  # noqa: ANN001
+        def step(net=net, opt=opt, x=x) -> None:
             loss = F.cross_entropy(net(x), x)
             opt.zero_grad()
             loss.backward()
@@ -141,13 +143,13 @@ def bench_train(quick: bool) -> list[dict]:
             continue
         cfg = load_recipe(f"recipes/{name}.yaml")
         torch.manual_seed(0)
-        model = SpeechVQVAE(cfg["model"], cfg["quantizer"], 8).train()
+        model = SpeechVQVAE(cfg.model, cfg.quantizer, 8).train()
         opt = torch.optim.Adam(model.parameters(), 2e-4)
         hop = model.hop
         audio = torch.randn(4, 8000 // hop * hop) * 0.1
         spk = torch.arange(4)
 
-        def vstep(model=model, opt=opt, audio=audio, spk=spk) -> None:  # noqa: ANN001
+        def vstep(model=model, opt=opt, audio=audio, spk=spk) -> None:
             out = model(audio, spk)
             opt.zero_grad()
             out.loss.backward()

@@ -40,5 +40,5 @@ stage encode $V encode demo_corpus -o $RUN/tokens -c $CK
 [ -f $RUN/samples/sample-003.wav ] || stage sample $V sample -c $PCK --vqvae $CK -n 4 --seconds 2 -o $RUN/samples
 stage phoneme-eval $V phoneme-eval $RUN/tokens --alignments demo_corpus --json $RUN/phoneme_eval.json \
     --plot $RUN/codes_phones.png
-.venv/bin/python -m vqspeech.tasks.report $RUN runs/demo_prior
+.venv/bin/python scripts/report.py $RUN runs/demo_prior
 echo "report: $RUN/report.md"

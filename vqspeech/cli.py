@@ -1,33 +1,38 @@
-"""Command line: a thin Typer layer.  Each command parses, resolves defaults and calls one task function;
-exceptions become one ``error: ...`` line with exit code 1 (failure while running) or 2 (bad input)."""
+"""Command line: a thin Typer layer.  Each command parses, resolves the family from the recipe or checkpoint
+kind and calls one function; exceptions become one ``error: ...`` line with exit code 1 (failure while running)
+or 2 (bad input)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated
 
 import typer
 
-from vqspeech import __version__
+from vqspeech import __version__, progress
 from vqspeech.errors import InputError, VQSpeechError
 
 app = typer.Typer(
     name="vqspeech",
-    help="VQ-VAE for speech: train, encode to discrete codes, decode, convert voices, sample, evaluate.",
+    help="VQ-VAE (van den Oord et al. 2017) for speech, images and video: train, encode to discrete codes, "
+         "decode, convert voices, sample, evaluate.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-corpus_app = typer.Typer(help="Build corpora.", no_args_is_help=True)
+corpus_app = typer.Typer(help="Build the embedded corpora.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
 
-_state = {"debug": False, "quiet": False}
+_state = {"debug": False}
 
 Ckpt = Annotated[Path | None, typer.Option("-c", "--checkpoint", help="checkpoint (.safetensors)")]
 Seed = Annotated[int, typer.Option(help="random seed (same seed, same output)")]
 Temp = Annotated[float, typer.Option(help="sampling temperature (0: argmax)")]
+Device = Annotated[str, typer.Option(help="auto, cpu or cuda")]
 
 
 def _version(value: bool) -> None:
@@ -40,15 +45,23 @@ def _version(value: bool) -> None:
 def _main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars or result lines")] = False,
 ) -> None:
     _state["debug"] = debug or os.environ.get("VQSPEECH_DEBUG", "") not in ("", "0")
-    _state["quiet"] = quiet
+    progress.set_quiet(quiet)
 
 
-def show_progress() -> bool:
-    """Progress bars only on a terminal and without ``--quiet``."""
-    return not _state["quiet"] and sys.stdout.isatty()
+def _commands(checkpoint: Path | None, default: str = "speech") -> ModuleType:
+    """The command module of the checkpoint's family (``default`` when no checkpoint is given)."""
+    family = default
+    if checkpoint is not None and checkpoint.is_file():
+        from vqspeech import registry
+        from vqspeech.io.checkpoint import read_meta
+
+        kind = registry.kinds().get(read_meta(checkpoint).get("kind"))
+        if kind is not None:
+            family = kind.family
+    return importlib.import_module(f"vqspeech.{family}.commands")
 
 
 @app.command()
@@ -58,25 +71,12 @@ def train(
     set_: Annotated[list[str] | None, typer.Option("--set", help="override: section.key=value")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue from the run dir's last checkpoint")] = False,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="override train.max_steps")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    device: Device = "auto",
 ) -> None:
-    """Train the task the recipe names (speech-vqvae, speech-prior).  Runs under torchrun for DDP."""
-    from vqspeech.tasks.train import train as run_train
+    """Train the task the recipe names (its `task:` key).  Runs under torchrun for DDP."""
+    from vqspeech.verbs import train as run
 
-    run_train(config, out=out, overrides=set_ or [], resume=resume, max_steps=max_steps, device=device,
-              progress=show_progress(), quiet=_state["quiet"])
-
-
-def _bar(label: str):  # noqa: ANN202
-    """A rich progress bar and its update callback (None when progress is off)."""
-    if not show_progress():
-        return None, None
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TimeRemainingColumn())
-    tid = bar.add_task(label, total=1)
-    return bar, lambda done, total: bar.update(tid, completed=done, total=total)
+    run(config, out=out, overrides=set_ or [], resume=resume, max_steps=max_steps, device=device)
 
 
 @app.command()
@@ -89,17 +89,15 @@ def encode(
     num_shards: Annotated[int | None, typer.Option(help="split the inputs into this many shards")] = None,
     shard_index: Annotated[int | None, typer.Option(help="which shard this process encodes")] = None,
     trim: Annotated[bool, typer.Option(help="trim leading/trailing silence (offset kept)")] = False,
-    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    device: Device = "cpu",
 ) -> None:
-    """Encode audio into a discrete token dataset (re-running skips utterances already written)."""
-    from vqspeech.tasks.encode import encode as run
-
+    """Encode inputs into a discrete token dataset (re-running skips items already written)."""
     if num_shards is not None and shard_index is None:
         raise InputError("--num-shards needs --shard-index")
-    bar, cb = _bar("encode")
-    with bar or _null():
-        run(inputs, out, checkpoint=checkpoint, fmt=format_, batch_size=batch_size, num_shards=num_shards,
-            shard_index=shard_index, device=device, trim=trim, progress=cb, quiet=_state["quiet"])
+    with progress.bar("encode") as cb:
+        _commands(checkpoint).encode(inputs, out, checkpoint=checkpoint, fmt=format_, batch_size=batch_size,
+                                     num_shards=num_shards, shard_index=shard_index, device=device, trim=trim,
+                                     on_progress=cb)
 
 
 @app.command()
@@ -111,14 +109,12 @@ def decode(
     temperature: Temp = 1.0,
     seed: Seed = 0,
     batch_size: Annotated[int, typer.Option(help="utterances generated together")] = 16,
+    device: Device = "cpu",
 ) -> None:
-    """Decode tokens to speech with the WaveNet decoder."""
-    from vqspeech.tasks.generate import decode as run
-
-    bar, cb = _bar("decode")
-    with bar or _null():
-        run(tokens, out, checkpoint=checkpoint, speaker=speaker, temperature=temperature, seed=seed,
-            batch_size=batch_size, progress=cb, quiet=_state["quiet"])
+    """Decode tokens with the VQ-VAE's decoder."""
+    with progress.bar("decode") as cb:
+        _commands(checkpoint).decode(tokens, out, checkpoint=checkpoint, speaker=speaker, temperature=temperature,
+                                     seed=seed, batch_size=batch_size, device=device, on_progress=cb)
 
 
 @app.command()
@@ -129,14 +125,14 @@ def convert(
     checkpoint: Ckpt = None,
     temperature: Temp = 1.0,
     seed: Seed = 0,
+    device: Device = "cpu",
 ) -> None:
     """Convert a recording to another speaker's voice (encode + decode)."""
-    from vqspeech.tasks.generate import convert as run
+    from vqspeech.speech.commands import convert as run
 
-    bar, cb = _bar("convert")
-    with bar or _null():
-        run(src, speaker, out, checkpoint=checkpoint, temperature=temperature, seed=seed, progress=cb,
-            quiet=_state["quiet"])
+    with progress.bar("convert") as cb:
+        run(src, speaker, out, checkpoint=checkpoint, temperature=temperature, seed=seed, device=device,
+            on_progress=cb)
 
 
 @app.command()
@@ -149,50 +145,41 @@ def sample(
     n: Annotated[int, typer.Option("-n", help="number of samples (generated as one batch)")] = 1,
     temperature: Temp = 1.0,
     seed: Seed = 0,
+    device: Device = "cpu",
 ) -> None:
-    """Sample codes from the latent prior and decode them with its VQ-VAE."""
-    from vqspeech.tasks.prior import sample as run
-
-    bar, cb = _bar("sample")
-    with bar or _null():
-        run(out, checkpoint=checkpoint, vqvae=vqvae, speaker=speaker, seconds=seconds, n=n, temperature=temperature,
-            seed=seed, progress=cb, quiet=_state["quiet"])
+    """Sample codes from a latent prior and decode them with its VQ-VAE."""
+    with progress.bar("sample") as cb:
+        _commands(checkpoint).sample(out, checkpoint=checkpoint, vqvae=vqvae, speaker=speaker, seconds=seconds, n=n,
+                                     temperature=temperature, seed=seed, device=device, on_progress=cb)
 
 
 @app.command("phoneme-eval")
 def phoneme_eval(
     inputs: Annotated[Path, typer.Argument(help="token dataset (or audio, encoded with -c first)")],
-    alignments: Annotated[Path, typer.Option("--alignments", help="folder of TextGrids (same stems as the audio)")],
+    alignments: Annotated[Path, typer.Option("--alignments", help="folder of TextGrids (matched by utterance id)")],
     checkpoint: Ckpt = None,
     json_: Annotated[Path | None, typer.Option("--json", help="write the metrics as JSON")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="write a code x phone heat map (PNG)")] = None,
 ) -> None:
     """Score codes against phone alignments (many-to-one accuracy, purity, PNMI, bitrate...)."""
-    from vqspeech.tasks.phoneme_eval import phoneme_eval as run
+    from vqspeech.speech.commands import phoneme_eval as run
 
-    run(inputs, alignments, checkpoint=checkpoint, json_path=json_, plot_path=plot, quiet=_state["quiet"])
-
-
-def _null():  # noqa: ANN202
-    from contextlib import nullcontext
-
-    return nullcontext()
+    run(inputs, alignments, checkpoint=checkpoint, json_path=json_, plot_path=plot)
 
 
 @app.command()
 def speakers(checkpoint: Ckpt = None) -> None:
-    """List the speaker ids a model knows."""
-    from vqspeech.formats.checkpoint import find_checkpoint, read_meta
+    """List the speaker ids a speech model knows."""
+    from vqspeech.speech.commands import speakers as run
 
-    meta = read_meta(find_checkpoint(checkpoint, ("speech-vqvae", "speech-prior")))
-    for spk in meta.get("speakers", []):
+    for spk in run(checkpoint):
         typer.echo(spk)
 
 
 @app.command()
 def info(path: Path) -> None:
     """Describe a checkpoint or a token dataset (kind, config, sizes, sha256)."""
-    from vqspeech.tasks.inspect import describe
+    from vqspeech.verbs import describe
 
     typer.echo(describe(path))
 
@@ -204,10 +191,10 @@ def corpus_demo(
     utterances: Annotated[int, typer.Option(help="utterances per speaker")] = 40,
     seed: Seed = 0,
 ) -> None:
-    """Build the embedded demo corpus (espeak-ng speech with exact phone TextGrids)."""
-    from vqspeech.data.demo_corpus import build_demo_corpus
+    """Build the embedded speech demo corpus (espeak-ng speech with exact phone TextGrids)."""
+    from vqspeech.speech.commands import corpus_demo as run
 
-    build_demo_corpus(out, speakers=speakers, utterances=utterances, seed=seed)
+    run(out, speakers=speakers, utterances=utterances, seed=seed)
 
 
 def main() -> None:
@@ -235,7 +222,7 @@ def main() -> None:
         sys.exit(1)
 
 
-__all__ = ["app", "main", "InputError"]
+__all__ = ["app", "main"]
 
 
 if __name__ == "__main__":

@@ -92,6 +92,9 @@ class VectorQuantizer(nn.Module):
         chunk_size: rows per distance chunk (``None``: unchunked).
         restart_threshold: codes whose usage EMA falls below this count are re-seeded from current encoder
             outputs during training (``0`` disables).
+        restart_relative: read ``restart_threshold`` as a fraction of the expected use of one code (the mean
+            usage EMA, i.e. vectors per step / K, summed over ranks), so it means the same at any batch size
+            and number of GPUs; a re-seeded code starts at the expected use (a grace period, not instant death).
         init: ``"none"``, ``"random"`` (codebook = random rows of the first training batch) or ``"kmeans"``
             (a few Lloyd iterations on the first training batch).
         kmeans_iters: Lloyd iterations for ``init="kmeans"``.
@@ -111,6 +114,7 @@ class VectorQuantizer(nn.Module):
         eps: float = 1e-5,
         chunk_size: int | None = 8192,
         restart_threshold: float = 0.0,
+        restart_relative: bool = False,
         init: str = "none",
         kmeans_iters: int = 10,
     ) -> None:
@@ -120,6 +124,7 @@ class VectorQuantizer(nn.Module):
         self.num_codes, self.dim = num_codes, dim
         self.beta, self.ema, self.decay, self.eps = beta, ema, decay, eps
         self.chunk_size, self.restart_threshold = chunk_size, restart_threshold
+        self.restart_relative = restart_relative
         self.init, self.kmeans_iters = init, kmeans_iters
         weight = torch.empty(num_codes, dim).uniform_(-1.0 / num_codes, 1.0 / num_codes)
         if ema:
@@ -192,7 +197,9 @@ class VectorQuantizer(nn.Module):
 
     @torch.no_grad()
     def _restart_dead(self, flat: torch.Tensor) -> None:
-        dead = self.ema_count < self.restart_threshold  # identical on every rank
+        expected = self.ema_count.mean()
+        threshold = self.restart_threshold * expected if self.restart_relative else self.restart_threshold
+        dead = self.ema_count < threshold  # identical on every rank
         n_dead = int(dead.sum())
         if n_dead == 0:
             return
@@ -201,7 +208,7 @@ class VectorQuantizer(nn.Module):
         if _distributed():
             dist.broadcast(new, src=0)
         self.weight.data[dead] = new
-        self.ema_count[dead] = 1.0
+        self.ema_count[dead] = expected if self.restart_relative else 1.0
         if self.ema:
             self.ema_sum[dead] = new
 

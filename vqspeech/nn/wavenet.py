@@ -61,7 +61,7 @@ class WaveNet(nn.Module):
         """Number of past steps (including the current input) that one output sees."""
         return sum(self.dilations) + 1
 
-    def conditioning(self, cond: torch.Tensor | None, g: torch.Tensor | None, batch: int) -> torch.Tensor | None:
+    def conditioning(self, cond: torch.Tensor | None, g: torch.Tensor | None) -> torch.Tensor | None:
         """Per-layer conditioning biases at frame rate: ``[B, layers*2*gate, F]`` (or ``[B, ., 1]``)."""
         out = None
         if self.cond_proj is not None:
@@ -82,7 +82,7 @@ class WaveNet(nn.Module):
         b, t = x.shape
         start = torch.full((b, 1), self.cfg.num_classes, dtype=x.dtype, device=x.device)
         h = self.embed(torch.cat([start, x[:, :-1]], 1)).transpose(1, 2)  # [B, R, T]
-        c = self.conditioning(cond, g, b)
+        c = self.conditioning(cond, g)
         hop = self.cfg.hop
         if c is not None and c.shape[-1] > 1:
             frames = c.shape[-1]
@@ -130,7 +130,7 @@ class WaveNet(nn.Module):
         dev = self.embed.weight.device
         b = batch if batch is not None else (cond.shape[0] if cond is not None else g.shape[0])
         r, gch, L = cfg.residual_channels, cfg.gate_channels // 2, cfg.layers
-        c = self.conditioning(cond, g, b)  # [B, L*2G, F]
+        c = self.conditioning(cond, g)  # [B, L*2G, F]
         bias = torch.stack([conv.bias for conv in self.convs])  # [L, 2G]
         # The conditioning is projected once per frame (not per sample), conv biases folded in: [B, F, L, 2G].
         frames = bias[None, None].expand(b, 1, -1, -1) if c is None else (
@@ -215,11 +215,3 @@ class WaveNet(nn.Module):
             logits = self.forward(xin, ci, g)[:, :, t - lo]
             x = torch.cat([x, logits.argmax(1, keepdim=True)], 1)
         return x[:, start:]
-
-
-def _sample(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
-    """Draw one symbol per row of ``logits: [B, C]`` at ``temperature`` (0: argmax)."""
-    if temperature <= 0:
-        return logits.argmax(1)
-    probs = torch.softmax(logits / temperature, dim=1)
-    return torch.multinomial(probs, 1, generator=generator)[:, 0]

@@ -1,0 +1,73 @@
+"""Typed recipe schemas: validation on load, typed --set, nearest-key suggestions; the kind registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from vqspeech import registry
+from vqspeech.errors import ConfigError
+from vqspeech.train.recipe import TrainConfig, apply_overrides, build, dump_yaml
+
+
+@dataclass
+class Section:
+    size: int = 3
+    rate: float = 0.5
+    name: str = "x"
+    mode: Literal["a", "b"] = "a"
+    flag: bool = False
+    ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Recipe:
+    task: str = "toy"
+    model: Section = field(default_factory=Section)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def test_build_validates_types_and_fills_defaults() -> None:
+    cfg = build(Recipe, {"model": {"size": 4, "rate": "2e-4"}}, "r.yaml")  # 2e-4 arrives from YAML as a string
+    assert cfg.model.size == 4 and cfg.model.rate == 2e-4 and cfg.train.max_steps == 1000
+    for bad, msg in [({"model": {"size": 2.5}}, "model.size must be int"),
+                     ({"model": {"flag": "yes"}}, "model.flag must be bool"),
+                     ({"model": {"mode": "c"}}, "model.mode must be one of a, b"),
+                     ({"model": {"ids": "a"}}, "model.ids must be a list"),
+                     ({"model": {"szie": 1}}, "did you mean 'size'"),
+                     ({"modle": {}}, "did you mean 'model'"),
+                     ({"model": 3}, "model must be a mapping")]:
+        with pytest.raises(ConfigError, match=msg):
+            build(Recipe, bad, "r.yaml")
+
+
+def test_set_overrides_are_typed_per_field() -> None:
+    raw = apply_overrides({}, ["model.size=7", "model.rate=1e-3", "model.name=7", "model.flag=true", "model.mode=b",
+                               "model.ids=[p1, p2]", "train.lr=3e-4"])
+    cfg = build(Recipe, raw, "--set")
+    assert (cfg.model.size, cfg.model.rate, cfg.model.name, cfg.model.flag, cfg.model.mode) == (7, 1e-3, "7", True, "b")
+    assert cfg.model.ids == ["p1", "p2"] and cfg.train.lr == 3e-4
+    assert "name: '7'" in dump_yaml(cfg)  # a string stays a string when the run dir's config.yaml is read back
+    with pytest.raises(ConfigError, match="model.size must be int"):
+        build(Recipe, apply_overrides({}, ["model.size=big"]), "--set")
+    with pytest.raises(ConfigError, match="expected section.key=value"):
+        apply_overrides({}, ["size=3"])
+
+
+def test_registry_knows_the_speech_kinds_and_rejects_others() -> None:
+    kinds = registry.kinds()
+    assert {"speech-vqvae", "speech-prior"} <= set(kinds)
+    assert registry.of_role("prior", "speech") == ("speech-prior",)
+    with pytest.raises(ConfigError, match="task must be one of"):
+        registry.get("speech-vae", "r.yaml")
+
+
+def test_every_kind_name_is_spelled_once() -> None:
+    """A kind's name appears as a string literal in exactly one place of the package (its family's config)."""
+    root = Path(__file__).parents[2] / "vqspeech"
+    for name in registry.kinds():
+        places = [p for p in root.rglob("*.py") if f'"{name}"' in p.read_text()]
+        assert len(places) == 1, (name, places)

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vqspeech.speech.commands import phoneme_eval
+from vqspeech.speech.data.alignments import Interval, write_textgrid
+from vqspeech.speech.eval.phonetic import compute_metrics, gather, many_to_one
+
+PH = ["AA", "B", "sil", "S", "IY"]
+
+
+def _utts(seed: int, codes_fn, n: int = 20, length: int = 200):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        idx = rng.choice(len(PH), size=length, p=[0.4, 0.15, 0.15, 0.15, 0.15])
+        out.append((codes_fn(idx, rng), [PH[i] for i in idx]))
+    return out
+
+
+def test_codes_equal_to_phones_score_one() -> None:
+    m = compute_metrics(_utts(0, lambda idx, rng: idx * 7 + 3), frame_rate=100.0)
+    assert m["accuracy_heldout"] == 1.0 and m["accuracy_same_set"] == 1.0
+    assert m["pnmi"] == pytest.approx(1.0) and m["cluster_purity"] == 1.0 and m["codes_used"] == 5
+
+
+def test_independent_codes_score_the_majority() -> None:
+    m = compute_metrics(_utts(1, lambda idx, rng: rng.integers(0, 50, len(idx)), n=40, length=500), 100.0)
+    assert m["majority_baseline"] == pytest.approx(0.4, abs=0.02) and m["majority_phone"] == "AA"
+    assert abs(m["accuracy_heldout"] - m["majority_baseline"]) < 0.02
+    assert m["pnmi"] < 0.02
+    assert m["code_entropy_bits"] == pytest.approx(np.log2(50), abs=0.02)
+    assert m["bitrate_bits_per_s"] == pytest.approx(100 * m["code_entropy_bits"])
+
+
+def test_small_case_by_hand() -> None:
+    # code 0: A A B ; code 1: B B ; code 2: A
+    utts = [(np.array([0, 0, 0, 1, 1, 2]), ["A", "A", "B", "B", "B", "A"])]
+    m = compute_metrics(utts, frame_rate=10.0)
+    assert m["accuracy_same_set"] == pytest.approx(5 / 6)  # 0->A (2), 1->B (2), 2->A (1)
+    assert m["phone_purity"] == pytest.approx(5 / 6)
+    assert m["cluster_purity"] == pytest.approx((2 + 2) / 6)  # A: max code count 2 (code 0); B: 2 (code 1)
+    assert m["majority_baseline"] == pytest.approx(0.5)
+    h_code = -(0.5 * np.log2(0.5) + 2 / 6 * np.log2(2 / 6) + 1 / 6 * np.log2(1 / 6))
+    h_joint = -(2 / 6 * np.log2(2 / 6) * 2 + 1 / 6 * np.log2(1 / 6) * 2)
+    mi = 1.0 + h_code - h_joint
+    assert m["code_entropy_bits"] == pytest.approx(h_code)
+    assert m["pnmi"] == pytest.approx(mi / 1.0)
+    assert m["mean_run_length_frames"] == pytest.approx(6 / 3) and m["mean_run_length_ms"] == pytest.approx(200)
+    # held-out mapping: fitted on one utterance, scored on another; an unseen code maps to the majority phone
+    fit = [(np.array([0, 0, 1]), ["A", "A", "B"])]
+    score = [(np.array([0, 1, 5, 5]), ["A", "A", "A", "B"])]
+    assert many_to_one(fit, score) == pytest.approx(2 / 4)
+
+
+def test_trim_offset_shifts_labels(tmp_path: Path) -> None:
+    sr, hop = 1000, 100
+    write_textgrid(tmp_path / "u.TextGrid", 1.0,
+                   {"phones": [Interval(0, 0.3, "sil"), Interval(0.3, 0.7, "AA"), Interval(0.7, 1.0, "B")]})
+    row = {"id": "u", "path": "x/u.wav", "num_samples": 400, "trim_offset": 300, "codes": [1, 2, 3, 4]}
+    utts, problems = gather([row], tmp_path, sr, hop)
+    assert not problems and utts[0][1] == ["AA", "AA", "AA", "AA"]
+    utts, _ = gather([{**row, "trim_offset": 0, "num_samples": 1000, "codes": list(range(10))}], tmp_path, sr, hop)
+    assert utts[0][1] == ["sil"] * 3 + ["AA"] * 4 + ["B"] * 3
+    _, problems = gather([{**row, "trim_offset": 0, "num_samples": 2000, "codes": list(range(20))}], tmp_path, sr,
+                         hop)
+    assert problems and "spans" in problems[0]
+
+
+def test_phoneme_eval_on_demo_tokens(tiny_model: Path, demo_corpus: Path, tmp_path: Path) -> None:
+    from vqspeech.speech.commands import encode
+
+    encode([demo_corpus], tmp_path / "tok", checkpoint=tiny_model)
+    (tmp_path / "ali").mkdir()
+    for g in list(demo_corpus.rglob("*.TextGrid"))[:-1]:  # one utterance without alignment: reported, skipped
+        (tmp_path / "ali" / g.name).write_bytes(g.read_bytes())
+    m = phoneme_eval(tmp_path / "tok", tmp_path / "ali", json_path=tmp_path / "m.json", plot_path=tmp_path / "p.png")
+    assert m["utterances"] == 11 and m["skipped"] == 1
+    assert json.loads((tmp_path / "m.json").read_text())["codes_used"] == m["codes_used"]
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+    assert 0 <= m["pnmi"] <= 1 and m["accuracy_same_set"] >= m["majority_baseline"]
+    # audio input encoded with the checkpoint gives the same numbers
+    m2 = phoneme_eval(demo_corpus, tmp_path / "ali", checkpoint=tiny_model)
+    assert m2["accuracy_same_set"] == m["accuracy_same_set"]
+    from vqspeech.errors import InputError
+
+    (tmp_path / "none").mkdir()
+    with pytest.raises(InputError, match="no utterance"):
+        phoneme_eval(tmp_path / "tok", tmp_path / "none")

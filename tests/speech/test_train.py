@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from helpers import TINY_SET, free_port
+
+import vqspeech
+from vqspeech.errors import CheckpointError, ConfigError
+from vqspeech.io.checkpoint import load_state, read_meta, save_checkpoint
+from vqspeech.verbs import load_recipe, train
+
+
+def _overrides(corpus: Path, *extra: str) -> list[str]:
+    return [*TINY_SET, f"data.root={corpus}", *extra]
+
+
+def test_overfits_one_utterance(demo_corpus: Path, tmp_path: Path) -> None:
+    one = tmp_path / "one" / "f1"
+    one.mkdir(parents=True)
+    (one / "u.wav").write_bytes((demo_corpus / "f1" / "f1_000.wav").read_bytes())
+    run = tmp_path / "run"
+    ov = _overrides(tmp_path / "one", "data.valid_fraction=0.0", "train.lr=0.005", "train.log_every=5",
+                    "model.residual_channels=16", "model.gate_channels=32", "model.skip_channels=16")
+    train("recipes/demo.yaml", out=run, overrides=ov, max_steps=150, device="cpu")
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    first, last = rows[0]["nll_bits"], sum(r["nll_bits"] for r in rows[-3:]) / 3
+    assert first > 6.5 and last < first - 2.0, (first, last)
+
+
+def test_exact_resume(demo_corpus: Path, tmp_path: Path) -> None:
+    ov = _overrides(demo_corpus)
+    full = train("recipes/demo.yaml", out=tmp_path / "a", overrides=ov, max_steps=12, device="cpu")
+    train("recipes/demo.yaml", out=tmp_path / "b", overrides=ov, max_steps=7, device="cpu")
+    resumed = train("recipes/demo.yaml", out=tmp_path / "b", overrides=[], resume=True, max_steps=12,
+                    device="cpu")
+    wa, _ = load_state(full)
+    wb, meta = load_state(resumed)
+    assert meta["step"] == 12
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+    assert (tmp_path / "b" / "checkpoints" / "step-7.safetensors").exists()
+
+
+def test_checkpoint_round_trip_and_metadata(tiny_model: Path) -> None:
+    meta = read_meta(tiny_model)
+    assert meta["kind"] == "speech-vqvae" and meta["format_version"] == 2
+    assert meta["speakers"] == ["f1", "f2", "f3"] and meta["hop_length"] == 16 and meta["num_codes"] == 32
+    assert meta["sample_rate"] == 16000 and meta["config"]["quantizer"]["dim"] == 4
+    model = vqspeech.load(tiny_model)
+    assert not model.training
+    state, _ = load_state(tiny_model)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, state[k])
+    # train_state loads without unpickling arbitrary objects
+    st = torch.load(tiny_model.parents[1] / "train_state.pt", weights_only=True)
+    assert st["step"] == 60
+
+
+def test_checkpoint_refusals(tiny_model: Path, tmp_path: Path) -> None:
+    data = tiny_model.read_bytes()
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated"):
+        vqspeech.load(cut)
+    pt = tmp_path / "model.pt"
+    torch.save({"x": torch.zeros(2)}, pt)
+    with pytest.raises(CheckpointError, match="pickle"):
+        vqspeech.load(pt)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_text("hello")
+    with pytest.raises(CheckpointError):
+        vqspeech.load(junk)
+
+
+def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = torch.nn.Linear(2, 2)
+    path = tmp_path / "last.safetensors"
+    save_checkpoint(path, model, {"kind": "x"})
+    before = path.read_bytes()
+    import safetensors.torch
+
+    def boom(*a: object, **k: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", boom)
+    with pytest.raises(RuntimeError):
+        save_checkpoint(path, torch.nn.Linear(2, 2), {"kind": "x"})
+    assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("model.colour=3", "model.colour"), ("train.lr=fast", "train.lr must be float"),
+     ("quantizer.ema=1", "quantizer.ema must be bool"), ("data.layout=zip", "data.layout must be one of"),
+     ("nosuch.key=1", "unknown key 'nosuch'"), ("model.layer=3", "did you mean 'layers'"),
+     ("train.max_step=3", "did you mean 'max_steps'"), ("train.max_steps=2.5", "train.max_steps must be int")],
+)
+def test_recipe_errors_name_the_key(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_recipe("recipes/demo.yaml", [override])
+
+
+def test_all_recipes_load_typed() -> None:
+    from vqspeech import registry
+
+    for p in sorted(Path("recipes").glob("*.yaml")):
+        cfg = load_recipe(p)
+        assert isinstance(cfg, registry.get(cfg.task).config), p
+    cfg = load_recipe("recipes/demo.yaml", ["train.lr=1e-3", "quantizer.ema=false", "data.unseen_speakers=[a, b]"])
+    assert cfg.train.lr == 1e-3 and cfg.quantizer.ema is False and cfg.data.unseen_speakers == ["a", "b"]
+
+
+class Spy:
+    """Wraps a task: keeps the model it builds and can poison the loss of one call."""
+
+    def __init__(self, task: object, nan_at_call: int = 0, slow_rank: int = -1) -> None:
+        self.task, self.nan_at_call, self.calls, self.model, self.slow_rank = task, nan_at_call, 0, None, slow_rank
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.task, name)
+
+    def build_model(self) -> torch.nn.Module:
+        self.model = self.task.build_model()
+        return self.model
+
+    def batch(self, seed: int) -> tuple:
+        if int(os.environ.get("RANK", "0")) == self.slow_rank:
+            import time
+
+            time.sleep(0.3)  # this rank's clock passes the time limit at another step than the other's
+        return self.task.batch(seed)
+
+    def loss(self, model, batch):
+        loss, stats = self.task.loss(model, batch)
+        self.calls += 1
+        return (loss * float("nan") if self.calls == self.nan_at_call else loss), stats
+
+
+def _task(run: Path, overrides: list[str]) -> object:
+    from vqspeech import registry
+
+    cfg = load_recipe("recipes/demo.yaml", overrides)
+    run.mkdir(parents=True, exist_ok=True)
+    return registry.get(cfg.task).task(cfg, run)
+
+
+def test_nan_guard_keeps_last_good_checkpoint(demo_corpus: Path, tmp_path: Path) -> None:
+    from vqspeech.errors import VQSpeechError
+
+    run = tmp_path / "nan"
+    ov = _overrides(demo_corpus)
+    train("recipes/demo.yaml", out=run, overrides=ov, max_steps=3, device="cpu")
+    good = (run / "checkpoints" / "last.safetensors").read_bytes()
+    spy = Spy(_task(run, ov), nan_at_call=2)
+    with pytest.raises(VQSpeechError, match="loss became nan at step 5"):
+        train("recipes/demo.yaml", out=run, overrides=["train.checkpoint_every=1"], resume=True, max_steps=50,
+              device="cpu", task=spy)
+    assert read_meta(run / "checkpoints" / "last.safetensors")["step"] == 4  # the step before the NaN
+    assert good != (run / "checkpoints" / "last.safetensors").read_bytes()
+
+
+def _ddp_train(rank: int, world: int, port: int, corpus: str, out: str, extra: list[str]) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    ov = [*TINY_SET, f"data.root={corpus}", *extra]
+    spy = Spy(_task(Path(out), ov), slow_rank=0 if extra else -1)
+    train("recipes/demo.yaml", out=out, overrides=ov, max_steps=4 if not extra else 10_000, device="cpu", task=spy)
+    torch.save({k: v.clone() for k, v in spy.model.state_dict().items()}, f"{out}/rank{rank}.pt")
+    torch.save({"calls": torch.tensor(spy.calls)}, f"{out}/calls{rank}.pt")
+
+
+def _spawn(args: tuple, timeout: float = 120) -> None:
+    ctx = mp.spawn(_ddp_train, args=args, nprocs=2, join=False)
+    import time
+
+    end = time.time() + timeout
+    while not ctx.join(timeout=1):
+        if time.time() > end:
+            for p in ctx.processes:
+                p.kill()
+            pytest.fail("DDP ranks hung")
+
+
+def test_ddp_two_ranks_keep_identical_weights(demo_corpus: Path, tmp_path: Path) -> None:
+    _spawn((2, free_port(), str(demo_corpus), str(tmp_path / "ddp"), []))
+    a = torch.load(tmp_path / "ddp" / "rank0.pt", weights_only=True)
+    b = torch.load(tmp_path / "ddp" / "rank1.pt", weights_only=True)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    start, _ = load_state(tmp_path / "ddp" / "checkpoints" / "last.safetensors")
+    assert all(torch.equal(a[k], start[k]) for k in a)
+    fresh = _task(tmp_path / "fresh", [*TINY_SET, f"data.root={demo_corpus}"]).build_model().state_dict()
+    assert any(not torch.equal(a[k], fresh[k]) for k in a if a[k].is_floating_point())  # training moved weights
+
+
+def test_ddp_time_limit_is_agreed_across_ranks(demo_corpus: Path, tmp_path: Path) -> None:
+    _spawn((2, free_port(), str(demo_corpus), str(tmp_path / "t"), ["train.max_minutes=0.02"]))
+    calls = [int(torch.load(tmp_path / "t" / f"calls{r}.pt", weights_only=True)["calls"]) for r in (0, 1)]
+    assert calls[0] == calls[1] > 0  # both ranks stopped after the same step

@@ -1,0 +1,288 @@
+"""The speech family's commands (the CLI calls one function per command; commands never call each other).
+
+encode (audio -> token dataset), decode (tokens -> wavs), convert (voice conversion), sample (prior -> codes ->
+audio), phoneme-eval, speakers, corpus demo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vqspeech import progress
+from vqspeech.device import pick_device
+from vqspeech.errors import AudioError, CheckpointError, InputError, VQSpeechError
+from vqspeech.io.atomic import sha256_file
+from vqspeech.io.checkpoint import read_meta
+from vqspeech.io.runs import find_checkpoint
+from vqspeech.io.tokens import (
+    TokenWriter,
+    append_errors,
+    is_token_dataset,
+    read_token_meta,
+    read_tokens,
+    write_token_meta,
+)
+from vqspeech.registry import load_model
+from vqspeech.speech.config import SPEECH_PRIOR, SPEECH_VQVAE, SpeechMeta
+from vqspeech.speech.data.audio import load_audio, save_wav, trim_silence
+from vqspeech.speech.data.corpora import expand_inputs
+from vqspeech.speech.inference import encode_audio, load_vqvae, synthesize
+
+PRIOR_HINT = "vqspeech train recipes/demo_prior.yaml"
+
+
+def token_columns() -> list[tuple[str, Any]]:
+    """The speech columns of a token dataset (besides id, codes, shape)."""
+    import pyarrow as pa
+
+    return [("speaker", pa.string()), ("path", pa.string()), ("num_samples", pa.int64()),
+            ("trim_offset", pa.int64())]
+
+
+def _check_output(out: Path, single: bool) -> None:
+    """Refuse an output whose directory is missing (before any work is done)."""
+    parent = out.parent
+    if single and not parent.exists():
+        raise InputError(f"{out}: directory {parent} does not exist; create it first")
+    if not single and not parent.exists():
+        raise InputError(f"{out}: parent directory {parent} does not exist")
+
+
+def encode(
+    inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path | None = None, fmt: str = "parquet",
+    batch_size: int = 16, num_shards: int | None = None, shard_index: int | None = None,
+    shard_utterances: int = 256, chunk_frames: int = 4096, device: str = "cpu", trim: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Encode ``inputs`` into the token dataset ``out``.  Returns counts ``{"written", "skipped", "failed"}``.
+
+    Raises :class:`InputError` when every input failed, :class:`VQSpeechError` (exit 1) when some did.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if num_shards is None:
+        num_shards, shard_index = world, int(os.environ.get("RANK", "0"))
+    if shard_index is None or not 0 <= shard_index < num_shards:
+        raise InputError(f"--shard-index must be in [0, {num_shards}) when --num-shards is {num_shards}")
+    ckpt = find_checkpoint(checkpoint, (SPEECH_VQVAE,))
+    model, meta = load_vqvae(ckpt)
+    dev = pick_device(device)
+    model.to(dev)
+    utts = expand_inputs(inputs)[shard_index::num_shards]
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    if not out.parent.exists():
+        raise InputError(f"{out}: parent directory {out.parent} does not exist")
+    out.mkdir(exist_ok=True)
+    sr, hop = meta.sample_rate, meta.hop_length
+    write_token_meta(out, {"kind": SPEECH_VQVAE, "format": fmt, "model_path": str(ckpt),
+                           "model_sha256": sha256_file(ckpt), **meta.to_dict()})
+    writer = TokenWriter(out, fmt, rank=shard_index, columns=token_columns())
+    done = writer.done_ids()
+    todo = [u for u in utts if u.id not in done]
+    errors: list[dict[str, str]] = []
+    written = 0
+    for s in range(0, len(todo), batch_size):
+        group, audios, offsets = [], [], []
+        for u in todo[s : s + batch_size]:
+            try:
+                audio = load_audio(u.path, sr)
+                offset = 0
+                if trim:
+                    audio, offset = trim_silence(audio)
+                if len(audio) < hop:
+                    raise AudioError(f"{u.path}: shorter than one code frame ({len(audio)} < {hop} samples)")
+            except AudioError as exc:
+                errors.append({"id": u.id, "path": u.path, "error": str(exc)})
+                if len(utts) > 1:  # a lone bad input gets just the final error line
+                    progress.warn(f"skipped: {exc}")
+                continue
+            group.append(u)
+            audios.append(audio)
+            offsets.append(offset)
+        codes = encode_audio(model, audios, chunk_frames=chunk_frames, batch_size=batch_size, device=dev)
+        for u, a, off, c in zip(group, audios, offsets, codes, strict=True):
+            writer.add({"id": u.id, "codes": c, "speaker": u.speaker, "path": u.path, "num_samples": len(a),
+                        "trim_offset": off})
+            written += 1
+            if written % shard_utterances == 0:
+                writer.flush()
+        if on_progress:
+            on_progress(min(s + batch_size, len(todo)), len(todo))
+    writer.flush()
+    if errors:
+        append_errors(out, errors)
+    result = {"written": written, "skipped": len(utts) - len(todo), "failed": len(errors)}
+    if errors and written == 0 and result["skipped"] == 0:
+        raise InputError(errors[0]["error"] + ("" if len(errors) == 1 else f" (and {len(errors) - 1} more failed)"))
+    progress.say(f"encoded {written} utterance(s), {result['skipped']} already present, {len(errors)} failed -> {out}")
+    if errors:
+        raise VQSpeechError(f"{len(errors)} file(s) failed; see {out / '_errors.jsonl'}")
+    return result
+
+
+def _checked_codes(rows: list[dict[str, Any]], source: str | Path, num_codes: int) -> list[np.ndarray]:
+    codes = []
+    for r in rows:
+        c = np.asarray(r["codes"], np.int64)
+        if len(r.get("shape") or [c.size]) != 1:
+            raise InputError(f"{source}: item {r['id']!r} has codes of shape {r['shape']}, not a speech sequence")
+        if c.size == 0:
+            raise InputError(f"{source}: utterance {r['id']!r} has no codes")
+        if c.min() < 0 or c.max() >= num_codes:
+            bad = int(c.max()) if c.max() >= num_codes else int(c.min())
+            raise InputError(f"{source}: utterance {r['id']!r} has code {bad}, outside 0..{num_codes - 1} of the model")
+        codes.append(c)
+    return codes
+
+
+def decode(
+    tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None = None, speaker: str | None = None,
+    temperature: float = 1.0, seed: int = 0, batch_size: int = 16, device: str = "cpu",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
+    """Decode a token dataset / ``.npz`` / units file to wavs (``out`` a directory, or one ``.wav``)."""
+    out = Path(out)
+    single = out.suffix.lower() == ".wav"
+    _check_output(out, single)
+    model, meta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
+    rows = read_tokens(tokens)
+    if not rows:
+        raise InputError(f"{tokens}: contains no utterances")
+    if single and len(rows) > 1:
+        raise InputError(f"{tokens}: holds {len(rows)} utterances; give a directory as -o, not a .wav file")
+    codes = _checked_codes(rows, tokens, meta.num_codes)
+    spk = [meta.speaker_index(speaker, r.get("speaker")) for r in rows]
+    dev = pick_device(device)
+    audio = synthesize(model.to(dev), codes, spk, temperature=temperature, seed=seed, batch_size=batch_size,
+                       progress=on_progress, device=dev)
+    if not single:
+        out.mkdir(exist_ok=True)
+    paths = [out if single else out / f"{r['id']}.wav" for r in rows]
+    for p, a in zip(paths, audio, strict=True):
+        save_wav(p, a, meta.sample_rate)
+    progress.say(f"wrote {len(paths)} wav file(s) -> {out}")
+    return paths
+
+
+def convert(
+    src: str | Path, speaker: str, out: str | Path, *, checkpoint: str | Path | None = None,
+    temperature: float = 1.0, seed: int = 0, device: str = "cpu", on_progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Re-synthesise ``src`` in the voice of ``speaker``: encode, then decode with the new speaker id."""
+    out = Path(out)
+    _check_output(out, True)
+    model, meta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
+    idx = meta.speaker_index(speaker)
+    audio = load_audio(src, meta.sample_rate)
+    if len(audio) < model.hop:
+        raise AudioError(f"{src}: shorter than one code frame ({len(audio)} < {model.hop} samples)")
+    dev = pick_device(device)
+    model.to(dev)
+    codes = encode_audio(model, [audio], device=dev)[0]
+    wav = synthesize(model, [codes], [idx], temperature=temperature, seed=seed, progress=on_progress, device=dev)[0]
+    save_wav(out, wav[: len(audio)], meta.sample_rate)
+    progress.say(f"wrote {out} ({len(audio) / meta.sample_rate:.2f} s, speaker {speaker})")
+    return out
+
+
+def sample(
+    out: str | Path, *, checkpoint: str | Path | None = None, vqvae: str | Path | None = None,
+    speaker: str | None = None, seconds: float = 2.0, n: int = 1, temperature: float = 1.0, seed: int = 0,
+    device: str = "cpu", on_progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
+    """Draw ``n`` code sequences of ``seconds`` from the prior and decode them with its VQ-VAE."""
+    out = Path(out)
+    single = out.suffix.lower() == ".wav"
+    if single and n != 1:
+        raise InputError(f"{out}: -n {n} makes several files; give a directory as -o")
+    if n < 1 or seconds <= 0:
+        raise InputError("-n must be >= 1 and --seconds > 0")
+    _check_output(out, single)
+    prior_path = find_checkpoint(checkpoint, (SPEECH_PRIOR,), hint=PRIOR_HINT)
+    prior, pm = load_model(prior_path, expect=SPEECH_PRIOR)
+    pmeta = SpeechMeta.of(pm, str(prior_path))
+    vq_path = Path(vqvae) if vqvae else Path(pmeta.vqvae_path)
+    if not vq_path.exists():
+        raise CheckpointError(f"{prior_path}: its VQ-VAE {vq_path} is missing; pass it with --vqvae")
+    if sha256_file(vq_path) != pmeta.vqvae_sha256:
+        raise CheckpointError(
+            f"{vq_path} is not the VQ-VAE this prior was trained on (sha256 differs from the one recorded in "
+            f"{prior_path}); pass the right one with --vqvae"
+        )
+    vq, vmeta = load_vqvae(vq_path)
+    spk = vmeta.speaker_index(speaker)
+    steps = max(1, round(seconds * pmeta.frame_rate))
+    dev = pick_device(device)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    codes = prior.to(dev).sample((n, steps), torch.full((n,), spk, dtype=torch.long, device=dev),
+                                 temperature=temperature, generator=gen)
+    audio = synthesize(vq.to(dev), [c.cpu().numpy() for c in codes], [spk] * n, temperature=temperature, seed=seed,
+                       progress=on_progress, device=dev)
+    if not single:
+        out.mkdir(exist_ok=True)
+    paths = [out] if single else [out / f"sample-{i:03d}.wav" for i in range(n)]
+    for p, a in zip(paths, audio, strict=True):
+        save_wav(p, a, vmeta.sample_rate)
+    progress.say(f"wrote {len(paths)} sample(s) of {seconds:g} s -> {out}")
+    return paths
+
+
+def speakers(checkpoint: str | Path | None = None) -> list[str]:
+    """The speaker ids of a speech model (VQ-VAE or prior)."""
+    meta = read_meta(find_checkpoint(checkpoint, (SPEECH_VQVAE, SPEECH_PRIOR)))
+    return list(meta.get("speakers", []))
+
+
+def phoneme_eval(
+    inputs: str | Path, alignments: str | Path, *, checkpoint: str | Path | None = None,
+    json_path: str | Path | None = None, plot_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Score a token dataset (or audio encoded with ``checkpoint``) against TextGrids in ``alignments``, matched
+    by utterance id."""
+    from vqspeech.speech.eval.phonetic import compute_metrics, format_table, gather, plot_heatmap
+
+    src, ali = Path(inputs), Path(alignments)
+    if not ali.is_dir():
+        raise InputError(f"--alignments {ali}: not a directory")
+    for p in (json_path, plot_path):
+        if p is not None and not Path(p).parent.exists():
+            raise InputError(f"{p}: directory {Path(p).parent} does not exist")
+    if is_token_dataset(src):
+        meta = read_token_meta(src)
+        rows = read_tokens(src)
+        sr, hop = meta["sample_rate"], meta["hop_length"]
+    else:
+        model, vmeta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
+        utts = expand_inputs([src])
+        audios = [load_audio(u.path, vmeta.sample_rate) for u in utts]
+        rows = [{"id": u.id, "path": u.path, "num_samples": len(a), "trim_offset": 0, "codes": c}
+                for u, a, c in zip(utts, audios, encode_audio(model, audios), strict=True)]
+        sr, hop = vmeta.sample_rate, vmeta.hop_length
+    utts_scored, problems = gather(rows, ali, sr, hop)
+    for p in problems:
+        progress.warn(f"skipped: {p}")
+    if not utts_scored:
+        raise InputError(f"no utterance of {src} has a matching TextGrid in {ali}")
+    metrics = compute_metrics(utts_scored, sr / hop)
+    metrics["skipped"] = len(problems)
+    if json_path:
+        Path(json_path).write_text(json.dumps(metrics, indent=1) + "\n")
+    if plot_path:
+        plot_heatmap(utts_scored, plot_path)
+    progress.say(format_table(metrics))
+    return metrics
+
+
+def corpus_demo(out: str | Path, *, speakers: int = 8, utterances: int = 40, seed: int = 0) -> dict[str, Any]:
+    """Build the embedded demo corpus (espeak-ng speech with exact phone TextGrids)."""
+    from vqspeech.speech.data.demo_corpus import build_demo_corpus
+
+    return build_demo_corpus(out, speakers=speakers, utterances=utterances, seed=seed)

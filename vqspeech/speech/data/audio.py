@@ -1,0 +1,76 @@
+"""Audio I/O: anything soundfile reads -> mono float32 at a given rate; wav writing; silence trimming that
+keeps its offset (mu-law lives in :mod:`vqspeech.nn.mulaw`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from vqspeech.errors import AudioError, InputError
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif", ".au")
+
+
+def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Read ``path``, mix to mono and resample to ``sample_rate``.  Returns float32 ``[T]``.
+
+    Raises :class:`AudioError` naming the file for missing, empty, unreadable, non-finite or silent-length input.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(f"{p}: no such file")
+    if p.is_dir():
+        raise AudioError(f"{p}: is a directory, not an audio file")
+    if p.stat().st_size == 0:
+        raise AudioError(f"{p}: empty file")
+    try:
+        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises several types for corrupt or non-audio input
+        raise AudioError(f"{p}: not a readable audio file ({str(exc).splitlines()[0][:120]})") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"{p}: contains no samples")
+    audio = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if not np.isfinite(audio).all():
+        raise AudioError(f"{p}: contains NaN or infinite samples")
+    if sr != sample_rate:
+        audio = resample(audio, sr, sample_rate)
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample ``[T]`` float audio with soxr (high quality)."""
+    import soxr
+
+    return soxr.resample(audio, orig_sr, target_sr).astype(np.float32)
+
+
+def save_wav(path: str | Path, audio: np.ndarray | torch.Tensor, sample_rate: int) -> None:
+    """Write ``[T]`` float audio in [-1, 1] as 16-bit PCM wav, atomically (temp file + rename)."""
+    p = Path(path)
+    if not p.parent.exists():
+        raise InputError(f"{p}: output directory {p.parent} does not exist; create it first")
+    if isinstance(audio, torch.Tensor):
+        audio = audio.detach().cpu().numpy()
+    tmp = p.with_name(f".{p.name}.tmp")
+    sf.write(str(tmp), np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0), sample_rate,
+             subtype="PCM_16", format="WAV")
+    tmp.replace(p)
+
+
+def trim_silence(audio: np.ndarray, top_db: float = 40.0, frame: int = 1024, hop: int = 256) -> tuple[np.ndarray, int]:
+    """Cut leading and trailing silence quieter than ``top_db`` below the peak.
+
+    Returns ``(trimmed [T'], offset)`` where ``offset`` is the number of samples cut at the start, so that a
+    time ``t`` in the trimmed audio is ``t + offset / sr`` in the original (alignments stay in step).
+    """
+    import librosa
+
+    if audio.size == 0:
+        return audio, 0
+    _, (start, end) = librosa.effects.trim(audio, top_db=top_db, frame_length=frame, hop_length=hop)
+    if end <= start:
+        return audio, 0
+    return audio[start:end], int(start)

@@ -1,0 +1,125 @@
+"""Inference beside the speech models: audio -> codes (chunked, batched, exact) and codes -> audio (batched
+cached WaveNet generation).  Commands call these; they never call each other.
+
+Every utterance is cut into chunks of whole code frames, each read with ``context`` extra frames of real audio on
+both sides (at least the encoder's receptive field) and followed by zeros, so a frame's code never depends on
+where the chunk or the batch ends: chunked == whole-file and batched == one-by-one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vqspeech.errors import AudioError
+from vqspeech.progress import warn
+from vqspeech.registry import load_model
+from vqspeech.speech.config import SPEECH_VQVAE, SpeechMeta
+from vqspeech.speech.data.audio import load_audio
+from vqspeech.speech.data.corpora import discover
+from vqspeech.speech.models import SpeechVQVAE
+
+
+def load_vqvae(path: str | Path) -> tuple[SpeechVQVAE, SpeechMeta]:
+    """A speech VQ-VAE checkpoint and its typed metadata."""
+    model, meta = load_model(path, expect=SPEECH_VQVAE)
+    return model, SpeechMeta.of(meta, str(path))
+
+
+@dataclass
+class _Chunk:
+    utt: int  # index into the batch's utterances
+    keep_from: int  # first frame (of the utterance) this chunk contributes
+    keep_to: int
+    skip: int  # frames of left context to drop from the chunk's output
+    audio: np.ndarray
+
+
+def _chunks(audio: np.ndarray, hop: int, context: int, chunk_frames: int, utt: int) -> list[_Chunk]:
+    frames = math.ceil(len(audio) / hop)
+    out = []
+    for a in range(0, frames, chunk_frames):
+        b = min(a + chunk_frames, frames)
+        lo = max(0, a - context)
+        hi = min(len(audio), (b + context) * hop)
+        out.append(_Chunk(utt, a, b, a - lo, audio[lo * hop : hi]))
+    return out
+
+
+@torch.no_grad()
+def encode_audio(
+    model: SpeechVQVAE, audios: list[np.ndarray], *, chunk_frames: int = 4096, batch_size: int = 16,
+    device: torch.device | str = "cpu",
+) -> list[np.ndarray]:
+    """Codes ``[ceil(T/hop)]`` for each audio ``[T]`` (float32), chunked and batched (results do not depend on
+    ``chunk_frames`` or ``batch_size``)."""
+    hop = model.hop
+    context = math.ceil(model.encoder.receptive_field / hop) + 1
+    pieces = [c for i, a in enumerate(audios) for c in _chunks(a, hop, context, chunk_frames, i)]
+    pieces.sort(key=lambda c: len(c.audio))
+    codes = [np.zeros(math.ceil(len(a) / hop), np.int64) for a in audios]
+    for s in range(0, len(pieces), batch_size):
+        group = pieces[s : s + batch_size]
+        n = (math.ceil(max(len(c.audio) for c in group) / hop) + context) * hop  # >= context frames of zeros
+        x = np.zeros((len(group), n), np.float32)
+        for j, c in enumerate(group):
+            x[j, : len(c.audio)] = c.audio
+        out = model.encode(torch.from_numpy(x).to(device)).cpu().numpy()
+        for j, c in enumerate(group):
+            codes[c.utt][c.keep_from : c.keep_to] = out[j, c.skip : c.skip + c.keep_to - c.keep_from]
+    return codes
+
+
+@torch.no_grad()
+def synthesize(
+    model: SpeechVQVAE, codes: list[np.ndarray], speakers: list[int], *, temperature: float = 1.0, seed: int = 0,
+    batch_size: int = 16, progress: Callable[[int, int], None] | None = None, device: torch.device | str = "cpu",
+) -> list[np.ndarray]:
+    """Audio ``[len(c) * hop]`` for each code sequence, generated in batches of similar length.  Shorter
+    utterances of a batch are padded with zero latents, so their audio matches decoding them alone."""
+    order = sorted(range(len(codes)), key=lambda i: len(codes[i]))
+    out: list[np.ndarray] = [np.zeros(0, np.float32)] * len(codes)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    total = sum(len(c) for c in codes) * model.hop
+    done = 0
+    for s in range(0, len(order), batch_size):
+        idx = order[s : s + batch_size]
+        n = max(len(codes[i]) for i in idx)
+        c = torch.zeros(len(idx), n, dtype=torch.long)
+        for j, i in enumerate(idx):
+            c[j, : len(codes[i])] = torch.as_tensor(codes[i], dtype=torch.long)
+        lengths = torch.tensor([len(codes[i]) for i in idx])
+        spk = torch.tensor([speakers[i] for i in idx])
+        base = done
+        cb = (lambda t, b=base, k=len(idx): progress(b + t * k, total)) if progress else None
+        audio = model.decode(c.to(device), spk.to(device), lengths=lengths.to(device), temperature=temperature,
+                             generator=gen, callback=cb).cpu().numpy()
+        for j, i in enumerate(idx):
+            out[i] = audio[j, : len(codes[i]) * model.hop]
+        done += sum(len(codes[i]) for i in idx) * model.hop
+    return out
+
+
+def encode_corpus(vqvae: str | Path, root: str | Path, layout: str = "auto", mic: str = "mic1",
+                  max_utterances: int = 0) -> tuple[list[dict[str, Any]], SpeechMeta]:
+    """Rows ``{id, speaker, codes}`` of a corpus encoded with a VQ-VAE checkpoint (unreadable files skipped)."""
+    model, meta = load_vqvae(vqvae)
+    utts = discover(root, layout, mic)
+    if max_utterances > 0:
+        utts = utts[:max_utterances]
+    rows = []
+    for u in utts:
+        try:
+            audio = load_audio(u.path, meta.sample_rate)
+        except AudioError as exc:
+            warn(f"skipped: {exc}")
+            continue
+        if len(audio) >= model.hop:
+            rows.append({"id": u.id, "speaker": u.speaker, "codes": encode_audio(model, [audio])[0]})
+    return rows, meta

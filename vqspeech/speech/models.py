@@ -1,0 +1,164 @@
+"""The paper's speech models on the shared core.
+
+* :class:`SpeechVQVAE` -- raw waveform -> strided encoder (on mu-law companded input) -> vector quantizer ->
+  WaveNet decoder conditioned on the quantized latents (local) and a learned speaker embedding (global),
+  256-way mu-law output.  A :class:`vqspeech.models.VQVAE`.
+* :class:`CodePrior` -- a WaveNet over code sequences, optionally conditioned on the speaker.  A
+  :class:`vqspeech.models.LatentPrior`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vqspeech.models import VQVAE, VQVAEOutput
+from vqspeech.nn.encoder import StridedEncoder
+from vqspeech.nn.mulaw import mulaw_compand, mulaw_decode, mulaw_encode
+from vqspeech.nn.wavenet import WaveNet, WaveNetConfig
+from vqspeech.quantize import VectorQuantizer
+from vqspeech.speech.config import PriorModel, VQVAEModel
+from vqspeech.train.recipe import QuantizerConfig
+
+
+class SpeechEncoder(StridedEncoder):
+    """forward(audio [B, T] in [-1, 1]) -> z_e [B, D, T/hop].  The encoder sees mu-law companded audio (speech
+    RMS ~0.3 instead of ~0.05); without it the latents started almost constant and the codebook collapsed."""
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        return super().forward(mulaw_compand(audio)[:, None, :])
+
+
+class SpeechDecoder(nn.Module):
+    """WaveNet over mu-law samples, conditioned on ``z_q`` (through a width-3 convolution, so each frame sees its
+    neighbours) and on a speaker embedding."""
+
+    def __init__(self, model: VQVAEModel, dim: int, num_speakers: int) -> None:
+        super().__init__()
+        cc = model.cond_channels
+        self.cond_net = nn.Sequential(nn.Conv1d(dim, cc, 3, padding=1), nn.ReLU())
+        self.speakers = nn.Embedding(max(num_speakers, 1), model.speaker_dim)
+        self.wavenet = WaveNet(WaveNetConfig(
+            num_classes=256, residual_channels=model.residual_channels, gate_channels=model.gate_channels,
+            skip_channels=model.skip_channels, layers=model.layers, cycle=model.cycle, cond_channels=cc,
+            global_channels=model.speaker_dim, hop=model.hop,
+        ))
+
+    def nll(self, audio: torch.Tensor, zq: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        """Mean NLL in nats per sample of ``audio: [B, T]`` given ``zq: [B, D, T/hop]``, ``speaker: [B]``."""
+        target = mulaw_encode(audio)
+        logits = self.wavenet(target, self.cond_net(zq), self.speakers(speaker))
+        return F.cross_entropy(logits.float(), target)
+
+    def generate(
+        self, zq: torch.Tensor, speaker: torch.Tensor, *, temperature: float = 1.0,
+        generator: torch.Generator | None = None, callback: Callable[[int], None] | None = None,
+    ) -> torch.Tensor:
+        """Audio ``[B, F*hop]`` for ``zq: [B, D, F]`` in the voices ``speaker: [B]``."""
+        out, _ = self.wavenet.generate(zq.shape[-1] * self.wavenet.cfg.hop, self.cond_net(zq), self.speakers(speaker),
+                                       temperature=temperature, generator=generator, callback=callback)
+        return mulaw_decode(out)
+
+
+def _upgrade_v1_keys(state: Mapping[str, Any]) -> dict[str, Any]:
+    """0.1 checkpoints kept ``cond_net``/``speakers`` at the top and the WaveNet as ``decoder``."""
+    out = {}
+    for k, v in state.items():
+        if k.startswith(("cond_net.", "speakers.")):
+            k = "decoder." + k
+        elif k.startswith("decoder.") and not k.startswith(("decoder.cond_net.", "decoder.speakers.",
+                                                             "decoder.wavenet.")):
+            k = "decoder.wavenet." + k[len("decoder."):]
+        out[k] = v
+    return out
+
+
+class SpeechVQVAE(VQVAE):
+    """Speech VQ-VAE.
+
+    forward(audio [B, T] float in [-1, 1], speaker [B] long) -> :class:`VQVAEOutput` (T a multiple of ``hop``).
+    encode(audio [B, T]) -> codes [B, T/hop];  decode(codes [B, F], speaker [B]) -> audio [B, F*hop].
+    """
+
+    def __init__(self, model: VQVAEModel, quantizer: QuantizerConfig, num_speakers: int) -> None:
+        q = quantizer
+        super().__init__(
+            SpeechEncoder(1, model.encoder_channels, q.dim, model.downsample_layers, model.encoder_kernel),
+            VectorQuantizer(q.num_codes, q.dim, beta=q.beta, ema=q.ema, decay=q.decay,
+                            restart_threshold=q.restart_threshold, restart_relative=True, init=q.init,
+                            chunk_size=q.chunk_size),
+            SpeechDecoder(model, q.dim, num_speakers),
+        )
+        self.hop = model.hop
+
+    def forward(self, audio: torch.Tensor, speaker: torch.Tensor) -> VQVAEOutput:  # type: ignore[override]
+        return super().forward(audio, speaker=speaker)
+
+    @torch.no_grad()
+    def decode(  # type: ignore[override]
+        self, codes: torch.Tensor, speaker: torch.Tensor, *, lengths: torch.Tensor | None = None,
+        temperature: float = 1.0, generator: torch.Generator | None = None,
+        callback: Callable[[int], None] | None = None,
+    ) -> torch.Tensor:
+        """Audio ``[B, F*hop]`` for ``codes: [B, F]`` in the voices ``speaker: [B]``.  ``lengths: [B]`` marks
+        padded batches: latents past an utterance's end are zeros, exactly as when it is decoded alone."""
+        zq = self.quantizer.embed(codes)
+        if lengths is not None:
+            frames = torch.arange(codes.shape[1], device=codes.device)
+            zq = zq * (frames[None, :] < lengths[:, None]).to(zq.dtype)[:, None, :]
+        return self.decoder.generate(zq, speaker, temperature=temperature, generator=generator, callback=callback)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
+        return super().load_state_dict(_upgrade_v1_keys(state_dict), strict=strict, assign=assign)
+
+
+class CodePrior(nn.Module):
+    """A WaveNet over code sequences.
+
+    nll(codes [B, N] long, speaker [B] long | None, mask [B, N] | None) -> NLL in nats per code;
+    sample((B, N), speaker) -> codes [B, N].  ``forward`` is ``nll``.
+    """
+
+    def __init__(self, model: PriorModel, num_codes: int, num_speakers: int) -> None:
+        super().__init__()
+        sd = model.speaker_dim
+        self.num_codes = num_codes
+        self.speakers = nn.Embedding(max(num_speakers, 1), sd) if sd > 0 else None
+        self.net = WaveNet(WaveNetConfig(
+            num_classes=num_codes, residual_channels=model.residual_channels, gate_channels=model.gate_channels,
+            skip_channels=model.skip_channels, layers=model.layers, cycle=model.cycle, global_channels=sd,
+        ))
+
+    def _g(self, speaker: torch.Tensor | None, batch: int) -> torch.Tensor | None:
+        if self.speakers is None:
+            return None
+        if speaker is None:
+            speaker = torch.zeros(batch, dtype=torch.long, device=self.net.embed.weight.device)
+        return self.speakers(speaker)
+
+    def logits(self, codes: torch.Tensor, speaker: torch.Tensor | None = None) -> torch.Tensor:
+        """Next-code logits ``[B, K, N]``: ``logits[:, :, t]`` predicts ``codes[:, t]`` from ``codes[:, :t]``."""
+        return self.net(codes, None, self._g(speaker, codes.shape[0]))
+
+    def nll(self, codes: torch.Tensor, speaker: torch.Tensor | None = None,
+            mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean NLL (nats per code) of ``codes: [B, N]``; ``mask: [B, N]`` bool marks real (not padded) codes."""
+        nll = F.cross_entropy(self.logits(codes, speaker).float(), codes, reduction="none")
+        if mask is None:
+            return nll.mean()
+        return (nll * mask).sum() / mask.sum().clamp_min(1)
+
+    forward = nll
+
+    @torch.no_grad()
+    def sample(self, shape: tuple[int, int], speaker: torch.Tensor | None = None, *, temperature: float = 1.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Codes of ``shape = (B, N)`` by cached incremental generation."""
+        n, steps = shape
+        out, _ = self.net.generate(steps, None, self._g(speaker, n), batch=n, temperature=temperature,
+                                   generator=generator)
+        return out

@@ -1,0 +1,152 @@
+"""The one training loop, shared by every task kind: DDP under torchrun, Adam, optional bf16 autocast,
+``metrics.jsonl``, periodic atomic checkpoints, exact ``--resume`` (CPU and CUDA RNG), a NaN/inf guard and a
+wall-clock limit.  Under DDP the stop decisions (time limit, non-finite loss) are agreed across ranks, so no
+rank is left waiting in a collective."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from vqspeech import progress
+from vqspeech.device import pick_device
+from vqspeech.errors import VQSpeechError
+from vqspeech.io.atomic import atomic_write
+from vqspeech.io.checkpoint import load_state, save_checkpoint
+from vqspeech.train.recipe import dump_yaml, to_dict
+from vqspeech.train.task import Task
+
+
+def _agree(flag: bool, device: torch.device) -> bool:
+    """True when any rank says so (a no-op without DDP)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"rng": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(st: dict[str, Any]) -> None:
+    torch.set_rng_state(st["rng"])
+    if "cuda_rng" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(st["cuda_rng"])
+
+
+def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, device: str = "auto") -> Path:
+    """Train ``task`` with the typed recipe ``cfg`` (its ``train`` section) in ``run_dir``.
+
+    Returns the final checkpoint ``run_dir/checkpoints/last.safetensors``.
+    """
+    run_dir = Path(run_dir)
+    tc = cfg.train
+    state_path = run_dir / "train_state.pt"
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    dev = pick_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    main_rank = rank == 0
+    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(tc.seed)
+    model = task.build_model().to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
+    step = 0
+    if resume:
+        weights, _ = load_state(run_dir / "checkpoints" / "last.safetensors")
+        model.load_state_dict(weights)
+        st = torch.load(state_path, weights_only=True, map_location="cpu")
+        opt.load_state_dict(st["optimizer"])
+        step = int(st["step"])
+        _set_rng_state(st)
+    if main_rank:
+        (run_dir / "config.yaml").write_text(dump_yaml(cfg))
+        n_params = sum(p.numel() for p in model.parameters()) / 1e6
+        progress.say(f"{task.kind}: {task.describe()}; {n_params:.2f} M parameters; device {dev}"
+                     f"{f' x{world}' if world > 1 else ''}; run dir {run_dir}")
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    meta = {"kind": task.kind, "config": to_dict(cfg), **task.meta()}
+    autocast = torch.autocast(dev.type, dtype=torch.bfloat16) if tc.precision == "bf16" else nullcontext()
+    deadline = time.time() + tc.max_minutes * 60 if tc.max_minutes > 0 else math.inf
+
+    def checkpoint() -> None:
+        if not main_rank:
+            return
+        ck = run_dir / "checkpoints"
+        save_checkpoint(ck / f"step-{step}.safetensors", model, {**meta, "step": step})
+        save_checkpoint(ck / "last.safetensors", model, {**meta, "step": step})
+        state = {"optimizer": opt.state_dict(), "step": step, **_rng_state()}
+        atomic_write(state_path, lambda tmp: torch.save(state, tmp))
+
+    metrics_f = open(run_dir / "metrics.jsonl", "a") if main_rank else None
+    log = progress.TrainLog(tc.max_steps, step) if main_rank else None
+    t_last, n_samples = time.time(), 0
+    model.train()
+    try:
+        while step < tc.max_steps and not _agree(time.time() >= deadline, dev):
+            batch = tuple(t.to(dev) for t in task.batch(tc.seed * 1_000_003 + step * world + rank))
+            with autocast:
+                loss, stats = task.loss(net, batch)
+            if _agree(not math.isfinite(loss.item()), dev):
+                raise VQSpeechError(
+                    f"loss became {loss.item()} at step {step + 1}; stopped. The last good checkpoint is "
+                    f"{run_dir / 'checkpoints' / 'last.safetensors'}; try a lower train.lr or train.grad_clip"
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if tc.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            opt.step()
+            step += 1
+            n_samples += task.samples_per_batch() * world
+            if main_rank and (step % tc.log_every == 0 or step == tc.max_steps):
+                now = time.time()
+                row = {"step": step, "loss": loss.item(), **stats, "samples_per_s": n_samples / (now - t_last)}
+                t_last, n_samples = now, 0
+                if tc.valid_every > 0 and step % tc.valid_every == 0:
+                    model.eval()
+                    row.update(task.validate(model, dev))
+                    model.train()
+                metrics_f.write(json.dumps(row) + "\n")
+                metrics_f.flush()
+                log.step(step, row)
+            if tc.checkpoint_every > 0 and step % tc.checkpoint_every == 0:
+                checkpoint()
+        if main_rank:
+            checkpoint()
+            model.eval()
+            final = task.final_report(model, dev)
+            if final:
+                metrics_f.write(json.dumps({"step": step, **final}) + "\n")
+                progress.say("final: " + " ".join(f"{k}={v:.4g}" for k, v in final.items()))
+    finally:
+        if log is not None:
+            log.close()
+        if metrics_f is not None:
+            metrics_f.close()
+        if world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+    if main_rank:
+        progress.say(f"checkpoint: {run_dir / 'checkpoints' / 'last.safetensors'}")
+    return run_dir / "checkpoints" / "last.safetensors"
+
+
+__all__ = ["train"]
