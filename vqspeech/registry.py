@@ -17,7 +17,7 @@ from torch import nn
 
 from vqspeech.errors import CheckpointError, ConfigError
 
-FAMILIES = ("vqspeech.speech.kinds",)
+FAMILIES = ("vqspeech.image.kinds",)  # merge: keep "vqspeech.speech.kinds" too
 
 
 @dataclass(frozen=True)
