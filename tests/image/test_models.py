@@ -137,3 +137,15 @@ def test_vae_task_trains_and_reports_kl(small_folder: Path, tmp_path: Path) -> N
     assert (tmp_path / "reconstructions.png").exists()
     loaded, _ = load_model(save(task, model, tmp_path / "vae.safetensors"))
     assert isinstance(loaded, ImageVAE)
+
+
+@pytest.mark.parametrize("name", ["cifar10", "cifar10_vae", "cifar10_prior", "imagenet", "imagenet_prior",
+                                  "images_demo", "images_demo_vae", "images_demo_prior"])
+def test_recipes_validate(name: str) -> None:
+    from vqspeech.registry import get
+    from vqspeech.train.recipe import build, read_yaml
+
+    raw = read_yaml(f"recipes/{name}.yaml")
+    cfg = build(get(raw["task"]).config, raw, name)
+    if raw["task"] != "image-prior":
+        get(raw["task"]).build(cfg, {})  # the model builds from the recipe alone
