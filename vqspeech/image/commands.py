@@ -1,0 +1,146 @@
+"""The image family's command functions (the CLI parses options and calls these; errors are
+:class:`vqspeech.errors.InputError` / :class:`CheckpointError` with one clear line)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vqspeech.errors import InputError
+from vqspeech.image.config import IMAGE_PRIOR, IMAGE_VAE, IMAGE_VQVAE
+from vqspeech.image.data import load_images
+from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid
+from vqspeech.image.inference import _device, decode_codes, resolve_labels, sample_codes
+
+HINT = "vqspeech train recipes/images_demo.yaml"
+
+
+def _checkpoint(path: str | Path | None, kinds: tuple[str, ...], hint: str = HINT) -> Path:
+    from vqspeech.io.runs import find_checkpoint
+
+    return find_checkpoint(path, kinds, hint=hint)
+
+
+def corpus_images(out: str | Path, *, seed: int = 0, train_per_class: int = 500, test_per_class: int = 100,
+                  imagenet: bool = True, imagenet_train_per_class: int = 40,
+                  imagenet_val_per_class: int = 10) -> dict[str, Any]:
+    """``vqspeech corpus images OUT``: build the embedded patch corpus (CIFAR-10 and ImageNet layouts)."""
+    from vqspeech.image.data.demo import build_image_corpus
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    return build_image_corpus(out, train_per_class=train_per_class, test_per_class=test_per_class,
+                              imagenet=imagenet, imagenet_train_per_class=imagenet_train_per_class,
+                              imagenet_val_per_class=imagenet_val_per_class, seed=seed)
+
+
+def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: str | Path | None = None,
+             vae: str | Path | None = None, json_path: str | Path | None = None, md_path: str | Path | None = None,
+             out_dir: str | Path | None = None, device: str = "auto", max_images: int = 1000, seed: int = 0,
+             samples: int = 16, valid_fraction: float = 0.1) -> dict[str, Any]:
+    """``vqspeech evaluate INPUT``: bits/dim on the held-out images of ``INPUT`` (a CIFAR-10 folder, ImageNet
+    root or class folders), PSNR, codes used; grids of reconstructions (and prior samples) in ``out_dir``.
+
+    ``checkpoint``: an image VQ-VAE (or a VAE); ``prior``: its image-prior (adds the learned-prior bound);
+    ``vae``: a continuous VAE evaluated on the same images (negative ELBO side by side).  Class folders are
+    split as in training (``valid_fraction`` and ``seed`` must match the recipe's).
+    """
+    from vqspeech.registry import load_model
+
+    dev = _device(device)
+    ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE, IMAGE_VAE))
+    model, meta = load_model(ckpt, expect=(IMAGE_VQVAE, IMAGE_VAE))
+    size = int(meta["image_size"])
+    held = load_images(input, "test", image_size=size, seed=seed, valid_fraction=valid_fraction)
+    if len(held) == 0:
+        raise InputError(f"{input}: no held-out images")
+    idx = np.unique(np.linspace(0, len(held) - 1, min(len(held), max(1, max_images))).round().astype(np.int64))
+    x, y = held.images(idx), held.labels[idx]
+    out_dir = Path(out_dir) if out_dir else None
+    report: dict[str, Any] = {"input": str(input), "images": len(x)}
+    p_model = None
+    if meta["kind"] == IMAGE_VQVAE:
+        if prior is not None:
+            p_model, p_meta = load_model(prior, expect=IMAGE_PRIOR)
+            if p_meta.get("num_codes") != meta.get("num_codes"):
+                raise InputError(f"{prior}: a prior over {p_meta.get('num_codes')} codes, but {ckpt} has "
+                                 f"{meta.get('num_codes')}")
+        res = evaluate_vqvae(model, x, y, p_model, device=dev)
+        report["vqvae"] = {"checkpoint": str(ckpt), **metrics_only(res)}
+    else:
+        res = evaluate_vae(model, x, device=dev, seed=seed)
+        report["vae"] = {"checkpoint": str(ckpt), **metrics_only(res)}
+    if vae is not None:
+        v_model, _ = load_model(vae, expect=IMAGE_VAE)
+        report["vae"] = {"checkpoint": str(vae), **metrics_only(evaluate_vae(v_model, x, device=dev, seed=seed))}
+    if out_dir is not None:
+        k = min(32, len(x))
+        report["reconstructions"] = str(save_grid(np.concatenate([x[:k], res["reconstructions"][:k]]),
+                                                  out_dir / "reconstructions.png"))
+        if p_model is not None and samples > 0:
+            lab = resolve_labels(None, meta["classes"], samples, p_model.num_classes > 0)
+            codes = sample_codes(p_model, samples, model.latent_shape, lab, seed=seed, device=dev)
+            report["samples"] = str(save_grid(decode_codes(model, codes, device=dev), out_dir / "samples.png"))
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps(report, indent=1) + "\n")
+    if md_path is not None:
+        Path(md_path).write_text(markdown(report))
+    return report
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The bits/dim table of an :func:`evaluate` report."""
+    rows = ["| model | bits/dim | reconstruction term | latent term | PSNR (dB) | codes used |",
+            "|---|---|---|---|---|---|"]
+    vq = report.get("vqvae")
+    if vq and "bits_per_dim_uniform" in vq:
+        rows.append(f"| VQ-VAE, uniform prior | {vq['bits_per_dim_uniform']:.3f} | {vq['recon_bits_per_dim']:.3f} | "
+                    f"{vq['uniform_prior_bits_per_dim']:.3f} | {vq['psnr']:.2f} | {vq['codes_used']} |")
+        if "bits_per_dim_prior" in vq:
+            rows.append(f"| VQ-VAE, PixelCNN prior | {vq['bits_per_dim_prior']:.3f} | {vq['recon_bits_per_dim']:.3f} "
+                        f"| {vq['prior_bits_per_dim']:.3f} | {vq['psnr']:.2f} | {vq['codes_used']} |")
+    v = report.get("vae")
+    if v and "neg_elbo_bits_per_dim" in v:
+        rows.append(f"| continuous VAE (negative ELBO) | {v['neg_elbo_bits_per_dim']:.3f} | "
+                    f"{v['recon_bits_per_dim']:.3f} | {v['kl_bits_per_dim']:.3f} (KL) | {v['psnr']:.2f} | - |")
+    return f"Held-out images: {report['images']} from {report['input']}\n\n" + "\n".join(rows) + "\n"
+
+
+def sample(out: str | Path, checkpoint: str | Path | None = None, *, vqvae: str | Path | None = None, n: int = 16,
+           label: str | None = None, seed: int = 0, temperature: float = 1.0, device: str = "auto",
+           ncol: int = 8) -> Path:
+    """``vqspeech sample -o OUT.png``: ``n`` code maps from the prior (``--label`` a class name or index; none:
+    cycle through the classes), decoded by the VQ-VAE (``vqvae``, else the one recorded in the prior), written
+    as one PNG grid; the codes go beside it as ``OUT.npz``."""
+    from vqspeech.io.atomic import sha256_file
+    from vqspeech.registry import load_model
+
+    if n < 1:
+        raise InputError(f"-n must be >= 1, not {n}")
+    if temperature < 0:
+        raise InputError(f"--temperature must be >= 0, not {temperature}")
+    dev = _device(device)
+    pc = _checkpoint(checkpoint, (IMAGE_PRIOR,), hint="vqspeech train recipes/images_demo_prior.yaml")
+    prior, pmeta = load_model(pc, expect=IMAGE_PRIOR)
+    vq_path = Path(vqvae) if vqvae is not None else Path(pmeta["vqvae_path"])
+    if not vq_path.exists():
+        raise InputError(f"{vq_path}: the prior's VQ-VAE is not there; pass --vqvae")
+    vq, vmeta = load_model(vq_path, expect=IMAGE_VQVAE)
+    if vqvae is None and sha256_file(vq_path) != pmeta.get("vqvae_sha256"):
+        raise InputError(f"{vq_path}: not the VQ-VAE this prior was trained on (sha256 differs); pass --vqvae")
+    if int(vmeta["num_codes"]) != int(pmeta["num_codes"]):
+        raise InputError(f"{vq_path}: has {vmeta['num_codes']} codes but the prior models {pmeta['num_codes']}")
+    labels = resolve_labels(label, pmeta["classes"], n, prior.num_classes > 0)
+    codes = sample_codes(prior, n, pmeta["latent_shape"], labels, temperature=temperature, seed=seed, device=dev)
+    images = decode_codes(vq, codes, device=dev)
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        out = out.with_suffix(".png")
+    save_grid(images, out, ncol=ncol)
+    np.savez(out.with_suffix(".npz"), codes=codes.astype(np.uint16),
+             labels=(labels.numpy() if labels is not None else np.zeros(0, np.int64)), images=images)
+    return out
