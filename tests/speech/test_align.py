@@ -122,3 +122,20 @@ def test_compare_alignments_known_answer() -> None:
     assert compare_alignments(late, ref)["within_50ms"] == 0.5
     with pytest.raises(InputError):
         compare_alignments([], ref)
+
+
+def test_align_corpus_reads_librispeech_transcripts(demo_corpus: Path, tmp_path: Path) -> None:
+    import soundfile as sf
+
+    chapter = tmp_path / "libri" / "19" / "198"
+    chapter.mkdir(parents=True)
+    lines = []
+    for n, wav in enumerate(sorted((demo_corpus / "f3").glob("*.wav"))[:2]):
+        uid = f"19-198-{n:04d}"
+        sf.write(str(chapter / f"{uid}.flac"), load_audio(wav, 16000), 16000)
+        lines.append(f"{uid} {wav.with_suffix('.txt').read_text().strip().upper()}")
+    (chapter / "19-198.trans.txt").write_text("\n".join(lines) + "\n")
+    summary = align_corpus(tmp_path / "libri", tmp_path / "grids")
+    assert summary["aligned"] == 2 and summary["failed"] == {}
+    assert sorted(p.name for p in (tmp_path / "grids" / "19").iterdir()) == ["19-198-0000.TextGrid",
+                                                                             "19-198-0001.TextGrid"]
