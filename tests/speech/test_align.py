@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vqspeech.data.alignments import Interval, read_phones, read_tiers
-from vqspeech.data.audio import load_audio
-from vqspeech.data.corpora import discover
-from vqspeech.data.phones import PHONES
 from vqspeech.errors import InputError, VQSpeechError
 from vqspeech.speech.align import Aligner, align_corpus, align_utterance, compare_alignments
+from vqspeech.speech.data.alignments import Interval, read_phones, read_tiers
+from vqspeech.speech.data.audio import load_audio
+from vqspeech.speech.data.corpora import discover
+from vqspeech.speech.data.phones import PHONES
 
 pytest.importorskip("pocketsphinx")
 

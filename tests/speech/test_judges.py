@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vqspeech.data.audio import load_audio
-from vqspeech.data.corpora import Utterance, discover
 from vqspeech.errors import InputError, VQSpeechError
+from vqspeech.speech.data.audio import load_audio
+from vqspeech.speech.data.corpora import Utterance, discover
 from vqspeech.speech.eval.judges import (
     AsrJudge,
     SpeakerJudge,

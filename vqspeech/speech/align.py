@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from vqspeech.data.alignments import Interval, write_textgrid
-from vqspeech.data.audio import load_audio
-from vqspeech.data.corpora import discover
-from vqspeech.data.espeak import Espeak, Voice
-from vqspeech.data.phones import espeak_to_arpabet, fold_phone
 from vqspeech.errors import InputError, VQSpeechError
 from vqspeech.io.atomic import atomic_write
+from vqspeech.speech.data.alignments import Interval, write_textgrid
+from vqspeech.speech.data.audio import load_audio
+from vqspeech.speech.data.corpora import discover
+from vqspeech.speech.data.espeak import Espeak, Voice
+from vqspeech.speech.data.phones import espeak_to_arpabet, fold_phone
 from vqspeech.speech.eval.judges import JUDGE_SAMPLE_RATE, mono16k, normalize_text, require, to_pcm16
 
 FRAME_RATES = (100, 200)  # tried in this order

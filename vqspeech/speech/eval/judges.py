@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from vqspeech.data.audio import resample
 from vqspeech.errors import InputError, VQSpeechError
+from vqspeech.speech.data.audio import resample
 
 JUDGE_SAMPLE_RATE = 16000  # both pretrained judges (and wide-band PESQ) work at 16 kHz
 EVAL_EXTRA_HINT = "install with pip install 'vqspeech[eval]'"
