@@ -89,7 +89,7 @@ def encode(
     num_shards: Annotated[int | None, typer.Option(help="split the inputs into this many shards")] = None,
     shard_index: Annotated[int | None, typer.Option(help="which shard this process encodes")] = None,
     trim: Annotated[bool, typer.Option(help="trim leading/trailing silence (offset kept)")] = False,
-    device: Device = "cpu",
+    device: Device = "auto",
 ) -> None:
     """Encode inputs into a discrete token dataset (re-running skips items already written)."""
     if num_shards is not None and shard_index is None:
@@ -109,7 +109,7 @@ def decode(
     temperature: Temp = 1.0,
     seed: Seed = 0,
     batch_size: Annotated[int, typer.Option(help="utterances generated together")] = 16,
-    device: Device = "cpu",
+    device: Device = "auto",
 ) -> None:
     """Decode tokens with the VQ-VAE's decoder."""
     with progress.bar("decode") as cb:
@@ -125,7 +125,7 @@ def convert(
     checkpoint: Ckpt = None,
     temperature: Temp = 1.0,
     seed: Seed = 0,
-    device: Device = "cpu",
+    device: Device = "auto",
 ) -> None:
     """Convert a recording to another speaker's voice (encode + decode)."""
     from vqspeech.speech.commands import convert as run
@@ -143,14 +143,55 @@ def sample(
     speaker: Annotated[str | None, typer.Option(help="speaker id (default: the model's first)")] = None,
     seconds: Annotated[float, typer.Option(help="length of each sample")] = 2.0,
     n: Annotated[int, typer.Option("-n", help="number of samples (generated as one batch)")] = 1,
+    label: Annotated[str | None, typer.Option(help="image: class name or index (class-conditional prior)")] = None,
     temperature: Temp = 1.0,
     seed: Seed = 0,
-    device: Device = "cpu",
+    device: Device = "auto",
 ) -> None:
-    """Sample codes from a latent prior and decode them with its VQ-VAE."""
+    """Sample codes from a latent prior and decode them with its VQ-VAE (speech: wavs; image: a PNG grid)."""
+    commands = _commands(checkpoint)
+    if commands.__name__.endswith("image.commands"):
+        commands.sample(out, checkpoint, vqvae=vqvae, n=n, label=label, seed=seed, temperature=temperature,
+                        device=device)
+        return
     with progress.bar("sample") as cb:
-        _commands(checkpoint).sample(out, checkpoint=checkpoint, vqvae=vqvae, speaker=speaker, seconds=seconds, n=n,
-                                     temperature=temperature, seed=seed, device=device, on_progress=cb)
+        commands.sample(out, checkpoint=checkpoint, vqvae=vqvae, speaker=speaker, seconds=seconds, n=n,
+                        temperature=temperature, seed=seed, device=device, on_progress=cb)
+
+
+@app.command()
+def evaluate(
+    inputs: Annotated[Path, typer.Argument(help="held-out data: speech corpus, image folder, CIFAR-10 or ImageNet")],
+    checkpoint: Ckpt = None,
+    json_: Annotated[Path | None, typer.Option("--json", help="write the report as JSON")] = None,
+    md: Annotated[Path | None, typer.Option("--md", help="write the report as a markdown table")] = None,
+    prior: Annotated[Path | None, typer.Option(help="image: the VQ-VAE's prior (learned-prior bound)")] = None,
+    vae: Annotated[Path | None, typer.Option(help="image: a continuous VAE to compare on the same images")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="image: write grids here")] = None,
+    max_items: Annotated[int, typer.Option(help="held-out utterances (speech) or images (image) to score")] = 0,
+    seed: Seed = 0,
+    device: Device = "auto",
+) -> None:
+    """The family's quality report on held-out data (speech: listening judges; image: bits/dim)."""
+    commands = _commands(checkpoint)
+    if commands.__name__.endswith("image.commands"):
+        commands.evaluate(inputs, checkpoint, prior=prior, vae=vae, json_path=json_, md_path=md, out_dir=out_dir,
+                          device=device, max_images=max_items or 1000, seed=seed)
+    else:
+        commands.evaluate(inputs, checkpoint, json_path=json_, md_path=md, max_items=max_items or 8, seed=seed,
+                          device=device)
+
+
+@app.command()
+def align(
+    corpus: Annotated[Path, typer.Argument(help="transcribed corpus (text beside each wav, VCTK txt/, LibriSpeech)")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="TextGrid folder (default: beside the audio)")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace existing TextGrids")] = False,
+) -> None:
+    """Forced alignment (pocketsphinx, offline) -> TextGrids with a `phones` tier (ARPAbet)."""
+    from vqspeech.speech.commands import align as run
+
+    run(corpus, out, overwrite=overwrite)
 
 
 @app.command("phoneme-eval")
@@ -182,6 +223,20 @@ def info(path: Path) -> None:
     from vqspeech.verbs import describe
 
     typer.echo(describe(path))
+
+
+@corpus_app.command("images")
+def corpus_images(
+    out: Path,
+    seed: Seed = 0,
+    train_per_class: Annotated[int, typer.Option(help="32x32 training patches per class")] = 500,
+    test_per_class: Annotated[int, typer.Option(help="32x32 test patches per class")] = 100,
+) -> None:
+    """Build the embedded image corpus: natural patches in the CIFAR-10 (and ImageNet) layouts."""
+    from vqspeech.image.commands import corpus_images as run
+
+    summary = run(out, seed=seed, train_per_class=train_per_class, test_per_class=test_per_class)
+    progress.say(f"image corpus -> {out}: {summary}")
 
 
 @corpus_app.command("demo")

@@ -281,6 +281,46 @@ def phoneme_eval(
     return metrics
 
 
+def evaluate(
+    corpus: str | Path, checkpoint: str | Path | None = None, *, json_path: str | Path | None = None,
+    md_path: str | Path | None = None, max_items: int = 8, seed: int = 0, device: str = "auto",
+) -> dict[str, Any]:
+    """``vqspeech evaluate CORPUS``: the listening report on held-out utterances (see
+    :mod:`vqspeech.speech.eval.listening`); JSON and markdown."""
+    from vqspeech.speech.eval.listening import evaluate_speech, markdown
+
+    for p in (json_path, md_path):
+        if p is not None and not Path(p).parent.exists():
+            raise InputError(f"{p}: directory {Path(p).parent} does not exist")
+    ckpt = find_checkpoint(checkpoint, (SPEECH_VQVAE,))
+    model, meta = load_vqvae(ckpt)
+    dev = pick_device(device)
+    report = evaluate_speech(model.to(dev), meta, corpus, ckpt, max_utterances=max_items, seed=seed, device=dev)
+    report["checkpoint"] = str(ckpt)
+    table = markdown(report)
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=1) + "\n")
+    if md_path:
+        Path(md_path).write_text(table)
+    progress.say(table)
+    return report
+
+
+def align(corpus: str | Path, out: str | Path | None = None, *, overwrite: bool = False) -> dict[str, Any]:
+    """``vqspeech align CORPUS``: forced alignment of a transcribed corpus into TextGrids (pocketsphinx)."""
+    from vqspeech.speech.align import align_corpus
+
+    if out is not None and not Path(out).parent.exists():
+        raise InputError(f"{out}: parent directory {Path(out).parent} does not exist")
+    summary = align_corpus(corpus, out, overwrite=overwrite)
+    progress.say(f"aligned {summary['aligned']} of {summary['utterances']} utterance(s) "
+                 f"({len(summary['kept_existing'])} kept, {len(summary['no_text'])} without text, "
+                 f"{len(summary['failed'])} failed) -> {summary['out'] or 'beside the audio'}")
+    for uid, why in summary["failed"].items():
+        progress.warn(f"failed: {uid}: {why}")
+    return summary
+
+
 def corpus_demo(out: str | Path, *, speakers: int = 8, utterances: int = 40, seed: int = 0) -> dict[str, Any]:
     """Build the embedded demo corpus (espeak-ng speech with exact phone TextGrids)."""
     from vqspeech.speech.data.demo_corpus import build_demo_corpus

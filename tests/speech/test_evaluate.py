@@ -1,0 +1,59 @@
+"""`vqspeech evaluate` (speech) and `vqspeech align` through the CLI, with the real judges."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+
+
+def test_evaluate_speech_report(tiny_model: Path, demo_corpus: Path, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("resemblyzer")
+    pytest.importorskip("pocketsphinx")
+    args = ["evaluate", str(demo_corpus), "-c", str(tiny_model), "--json", str(tmp_path / "r.json"), "--md",
+            str(tmp_path / "r.md"), "--max-items", "2", "--device", "cpu"]
+    code, _, err = run_cli(args, monkeypatch, capsys)
+    assert code == 0, err
+    r = json.loads((tmp_path / "r.json").read_text())
+    split = json.loads((tiny_model.parents[1] / "split.json").read_text())
+    assert set(r["utterances"]) <= set(split["valid"]) and r["split"].endswith("split.json")  # held out only
+    assert r["original_identification"] == 1.0  # the judge knows the real voices...
+    cs = r["conversion_speaker"]
+    assert cs["n"] == len(r["utterances"]) and 0 <= cs["identified_as_target"] <= 1
+    from vqspeech.speech.data.audio import load_audio
+    from vqspeech.speech.data.corpora import discover
+    from vqspeech.speech.eval.judges import AsrJudge, corpus_word_error_rate
+
+    utts = {u.id: u for u in discover(demo_corpus)}
+    asr = AsrJudge()
+    chosen = [utts[i] for i in r["utterances"]]
+    wer = corpus_word_error_rate([u.text for u in chosen], [asr.transcribe(load_audio(u.path, 16000)) for u in chosen])
+    assert r["wer_original"] == pytest.approx(wer)  # scored on the real held-out originals
+    assert r["wer_reconstruction"] >= 0 and r["wer_conversion"] >= 0
+    assert 0 < r["bits_per_s"] <= r["uniform_bits_per_s"] == 5 * 1000
+    assert 0 <= r["code_agreement_conversion"] <= 1 and r["log_mel_distance_db"] > 0
+    assert "| conversion: identified as target / as source |" in (tmp_path / "r.md").read_text()
+
+
+def test_align_cli_writes_textgrids_and_keeps_existing(demo_corpus: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("pocketsphinx")
+    corpus = tmp_path / "c"
+    (corpus / "f1").mkdir(parents=True)
+    for stem in ("f1_000", "f1_001"):
+        for ext in (".wav", ".txt"):
+            shutil.copy(demo_corpus / "f1" / f"{stem}{ext}", corpus / "f1" / f"{stem}{ext}")
+    code, out, err = run_cli(["align", str(corpus), "-o", str(tmp_path / "ali")], monkeypatch, capsys)
+    assert code == 0, err
+    grids = sorted((tmp_path / "ali" / "f1").glob("*.TextGrid"))
+    assert [g.stem for g in grids] == ["f1_000", "f1_001"]
+    from vqspeech.speech.data.alignments import read_phones
+
+    assert {iv.label for iv in read_phones(grids[0])} - {"sil"}  # real phones, not only silence
+    code, _, err = run_cli(["align", str(tmp_path / "nope")], monkeypatch, capsys)
+    assert code == 2 and err.startswith("error: ")

@@ -1,0 +1,140 @@
+"""``vqspeech evaluate`` for speech: judges no one here trained listen to what the model makes.
+
+On held-out utterances (the run's ``split.json`` validation and unseen-speaker ids when the checkpoint sits in a
+run dir, else every utterance), seeded:
+
+* reconstructions (encode, decode as the same speaker): ASR word error next to the originals', log-mel
+  distance, STOI and wide-band PESQ against the original;
+* conversions (decode as another of the model's speakers, chosen by the seed): speaker similarity to the target
+  vs the source and identification among the model's speakers (a pretrained speaker encoder enrolled on real
+  training utterances), ASR word error, and code agreement of the conversion re-encoded vs its source codes;
+* the codes' real bitrate (entropy x frame rate) next to log2 K x frame rate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vqspeech import progress
+from vqspeech.errors import InputError
+from vqspeech.speech.config import SpeechMeta
+from vqspeech.speech.data.audio import load_audio
+from vqspeech.speech.data.corpora import Utterance, discover
+from vqspeech.speech.eval import judges
+from vqspeech.speech.inference import encode_audio, synthesize
+from vqspeech.speech.models import SpeechVQVAE
+
+
+def held_out(utts: list[Utterance], checkpoint: Path) -> tuple[list[Utterance], list[Utterance], str]:
+    """``(held-out utterances, training utterances, where the split came from)``."""
+    split_path = checkpoint.resolve().parents[1] / "split.json"
+    if split_path.exists():
+        split = json.loads(split_path.read_text())
+        test = set(split.get("valid", [])) | set(split.get("test_unseen", []))
+        train = set(split.get("train", []))
+        picked = [u for u in utts if u.id in test]
+        if picked:
+            return picked, [u for u in utts if u.id in train], str(split_path)
+    return utts, utts, "all utterances (no split.json beside the checkpoint's run)"
+
+
+def _bits(codes: list[np.ndarray], num_codes: int) -> float:
+    counts = np.bincount(np.concatenate(codes), minlength=num_codes).astype(np.float64)
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def evaluate_speech(
+    model: SpeechVQVAE, meta: SpeechMeta, corpus: str | Path, checkpoint: Path, *, max_utterances: int = 8,
+    enrol_per_speaker: int = 3, seed: int = 0, temperature: float = 1.0, device: Any = "cpu",
+    asr: bool = True, quality: bool = True,
+) -> dict[str, Any]:
+    """The listening report (a JSON-able dict) for ``model`` on ``corpus``."""
+    utts = discover(corpus)
+    test, train, source = held_out(utts, checkpoint)
+    rng = random.Random(seed)
+    known = [u for u in test if u.speaker in meta.speakers]
+    if not known:
+        raise InputError(f"{corpus}: no held-out utterance of a speaker this model knows ({', '.join(meta.speakers)})")
+    rng.shuffle(known)
+    test = sorted(known[:max_utterances], key=lambda u: u.id)
+    sr = meta.sample_rate
+    originals = [load_audio(u.path, sr) for u in test]
+    src_idx = [meta.speakers.index(u.speaker) for u in test]
+    tgt_idx = [rng.choice([i for i in range(len(meta.speakers)) if i != s]) if len(meta.speakers) > 1 else s
+               for s in src_idx]
+    progress.say(f"evaluate: {len(test)} held-out utterances ({source}); decoding reconstructions and conversions")
+    codes = encode_audio(model, originals, device=device)
+    recon = synthesize(model, codes, src_idx, temperature=temperature, seed=seed, device=device)
+    conv = synthesize(model, codes, tgt_idx, temperature=temperature, seed=seed + 1, device=device)
+    recon = [r[: len(o)] for r, o in zip(recon, originals, strict=True)]
+    conv = [c[: len(o)] for c, o in zip(conv, originals, strict=True)]
+    reencoded = encode_audio(model, conv, device=device)
+    report: dict[str, Any] = {
+        "utterances": [u.id for u in test], "split": source, "seed": seed, "temperature": temperature,
+        "code_agreement_conversion": float(np.mean([judges.code_agreement(a, b)
+                                                    for a, b in zip(reencoded, codes, strict=True)])),
+        "code_agreement_reconstruction": float(np.mean([judges.code_agreement(a, b) for a, b in zip(
+            encode_audio(model, recon, device=device), codes, strict=True)])),
+        "log_mel_distance_db": float(np.mean([judges.log_mel_distance(o, r, sr)
+                                              for o, r in zip(originals, recon, strict=True)])),
+        "bits_per_s": _bits(codes, meta.num_codes) * meta.frame_rate,
+        "uniform_bits_per_s": math.log2(meta.num_codes) * meta.frame_rate,
+    }
+    if quality:
+        report["stoi"] = float(np.mean([judges.stoi(o, r, sr) for o, r in zip(originals, recon, strict=True)]))
+        report["pesq_wb"] = float(np.mean([judges.pesq_wb(o, r, sr) for o, r in zip(originals, recon, strict=True)]))
+    judge = judges.SpeakerJudge()
+    by_spk: dict[str, list[np.ndarray]] = {}
+    for u in train:
+        if u.speaker in meta.speakers and len(by_spk.get(u.speaker, [])) < enrol_per_speaker:
+            by_spk.setdefault(u.speaker, []).append(load_audio(u.path, sr))
+    emb = np.stack([judge.embed(c, sr) for c in conv])
+    cents = judges.speaker_centroids({s: np.stack([judge.embed(a, sr) for a in v]) for s, v in by_spk.items()})
+    report["conversion_speaker"] = judges.conversion_speaker_scores(
+        emb, [meta.speakers[i] for i in src_idx], [meta.speakers[i] for i in tgt_idx], cents)
+    orig_emb = np.stack([judge.embed(o, sr) for o in originals])
+    report["original_identification"] = judges.identification_accuracy(orig_emb, [u.speaker for u in test], cents)
+    report["reconstruction_identification"] = judges.identification_accuracy(
+        np.stack([judge.embed(r, sr) for r in recon]), [u.speaker for u in test], cents)
+    texts = [u.text for u in test]
+    if asr and all(texts):
+        asr_judge = judges.AsrJudge()
+        for name, audios in (("original", originals), ("reconstruction", recon), ("conversion", conv)):
+            hyps = [asr_judge.transcribe(a, sr) for a in audios]
+            report[f"wer_{name}"] = judges.corpus_word_error_rate(texts, hyps)
+    return report
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as a markdown table."""
+    cs = report["conversion_speaker"]
+    rows = [
+        ("held-out utterances", f"{len(report['utterances'])} ({report['split']})"),
+        ("conversion: identified as target / as source", f"{cs['identified_as_target']:.0%} / "
+                                                          f"{cs['identified_as_source']:.0%}"),
+        ("conversion: closer to target than source", f"{cs['closer_to_target']:.0%}"),
+        ("conversion: similarity to target / source", f"{cs['similarity_target']:.3f} / {cs['similarity_source']:.3f}"),
+        ("speaker identification: originals / reconstructions",
+         f"{report['original_identification']:.0%} / {report['reconstruction_identification']:.0%}"),
+    ]
+    if "wer_original" in report:
+        rows.append(("word error: originals / reconstructions / conversions",
+                     f"{report['wer_original']:.0%} / {report['wer_reconstruction']:.0%} / "
+                     f"{report['wer_conversion']:.0%}"))
+    rows.append(("log-mel distance of reconstructions", f"{report['log_mel_distance_db']:.2f} dB"))
+    if "stoi" in report:
+        rows.append(("STOI / wide-band PESQ of reconstructions", f"{report['stoi']:.3f} / {report['pesq_wb']:.2f}"))
+    rows += [
+        ("code agreement: conversion re-encoded vs source", f"{report['code_agreement_conversion']:.1%}"),
+        ("code agreement: reconstruction re-encoded vs source", f"{report['code_agreement_reconstruction']:.1%}"),
+        ("bitrate of the codes",
+         f"{report['bits_per_s']:.0f} bits/s (uniform bound {report['uniform_bits_per_s']:.0f})"),
+    ]
+    return "| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n"
