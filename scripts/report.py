@@ -31,7 +31,7 @@ def training_curves(metrics: list[dict], out: Path) -> None:
     steps = [r["step"] for r in rows]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.8))
     a.plot(steps, [r["nll_bits"] for r in rows], lw=0.8, label="train")
-    val = [r for r in rows if "valid_nll_bits" in r]
+    val = [r for r in metrics if "valid_nll_bits" in r]
     if val:
         a.plot([r["step"] for r in val], [r["valid_nll_bits"] for r in val], "o-", label="validation")
     a.set_xlabel("step")

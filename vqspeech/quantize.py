@@ -75,6 +75,18 @@ def nearest_codes(
     return codes, best
 
 
+def _code_sums(flat: torch.Tensor, codes: torch.Tensor, num_codes: int, chunk_size: int | None) -> torch.Tensor:
+    """``[K, D]`` sums of the rows of ``flat`` assigned to each code.  On CUDA, ``index_add_`` adds floats in a
+    nondeterministic order, so there the sums are one-hot matmuls over row chunks (deterministic, exact resume)."""
+    if not flat.is_cuda:
+        return torch.zeros(num_codes, flat.shape[1], device=flat.device).index_add_(0, codes, flat)
+    out = torch.zeros(num_codes, flat.shape[1], device=flat.device)
+    step = chunk_size or flat.shape[0]
+    for s in range(0, flat.shape[0], max(step, 1)):
+        out += F.one_hot(codes[s : s + step], num_codes).to(flat.dtype).t() @ flat[s : s + step]
+    return out
+
+
 def _distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
@@ -180,7 +192,7 @@ class VectorQuantizer(nn.Module):
         """EMA of counts (and, in EMA mode, sums and codes: eqs. 6-8), then dead-code restart."""
         sums = None
         if self.ema:
-            sums = torch.zeros_like(self.ema_sum).index_add_(0, codes, flat)
+            sums = _code_sums(flat, codes, self.num_codes, self.chunk_size)
         if _distributed():
             dist.all_reduce(counts)
             if sums is not None:

@@ -159,3 +159,52 @@ def test_sampler_temperature(tiny_model: Path) -> None:
         return float(-(p[p > 0] * np.log2(p[p > 0])).sum())
 
     assert spread(0.0) < spread(1.0) < spread(3.0)
+
+
+def test_encode_never_updates_the_codebook_in_training_mode(tiny_model: Path) -> None:
+    model = vqspeech.load(tiny_model).train()
+    before = {k: v.clone() for k, v in model.quantizer.state_dict().items()}
+    model.encode(torch.randn(2, 1600) * 0.3)
+    for k, v in model.quantizer.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert model.quantizer.training  # and the mode is given back
+
+
+def test_validation_runs_on_its_own_schedule(demo_corpus: Path, tmp_path: Path) -> None:
+    from helpers import TINY_SET
+
+    from vqspeech.verbs import train
+
+    train("recipes/demo.yaml", out=tmp_path / "r", overrides=[*TINY_SET, f"data.root={demo_corpus}",
+          "train.valid_every=3", "train.log_every=10", "train.valid_batches=1"], max_steps=10, device="cpu")
+    rows = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "valid_nll_bits" in r] == [3, 6, 9]
+    assert [r["step"] for r in rows if "loss" in r] == [10]
+
+
+def test_prior_refuses_speakers_it_cannot_map(tiny_model: Path, demo_corpus: Path, tmp_path: Path) -> None:
+    from helpers import PRIOR_SET
+
+    from vqspeech.speech.commands import encode
+    from vqspeech.verbs import train
+
+    encode([demo_corpus / "f1"], tmp_path / "units", checkpoint=tiny_model, fmt="units")
+    ov = [*PRIOR_SET, f"data.tokens={tmp_path / 'units'}"]
+    with pytest.raises(ConfigError, match="carry no speaker"):
+        train("recipes/demo_prior.yaml", out=tmp_path / "p", overrides=ov, max_steps=1, device="cpu")
+    # an unconditional prior trains on the same units
+    train("recipes/demo_prior.yaml", out=tmp_path / "p", overrides=[*ov, "model.speaker_dim=0"], max_steps=1,
+          device="cpu")
+
+
+def test_device_under_torchrun_uses_local_rank(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vqspeech.device import pick_device
+    from vqspeech.errors import InputError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert pick_device("cuda") == torch.device("cuda", 1) and pick_device("auto") == torch.device("cuda", 1)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto") == torch.device("cpu")
+    with pytest.raises(InputError, match="no CUDA GPU"):
+        pick_device("cuda")

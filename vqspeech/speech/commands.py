@@ -218,11 +218,13 @@ def sample(
             f"{prior_path}); pass the right one with --vqvae"
         )
     vq, vmeta = load_vqvae(vq_path)
-    spk = vmeta.speaker_index(speaker)
+    # one speaker name, looked up in each model's own table (the prior's order need not be the VQ-VAE's)
+    name = speaker if speaker is not None else vmeta.speakers[0]
+    spk, p_spk = vmeta.speaker_index(name), pmeta.speaker_index(name)
     steps = max(1, round(seconds * pmeta.frame_rate))
     dev = pick_device(device)
     gen = torch.Generator(device=dev).manual_seed(seed)
-    codes = prior.to(dev).sample((n, steps), torch.full((n,), spk, dtype=torch.long, device=dev),
+    codes = prior.to(dev).sample((n, steps), torch.full((n,), p_spk, dtype=torch.long, device=dev),
                                  temperature=temperature, generator=gen)
     audio = synthesize(vq.to(dev), [c.cpu().numpy() for c in codes], [spk] * n, temperature=temperature, seed=seed,
                        progress=on_progress, device=dev)

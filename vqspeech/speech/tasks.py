@@ -129,8 +129,7 @@ class SpeechPriorTask:
         self.cfg, self.crop = cfg, data.crop_codes
         self.vmeta = SpeechMeta(list(vmeta.speakers), vmeta.sample_rate, vmeta.hop_length, vmeta.num_codes,
                                 str(Path(vq_path).resolve()), vq_sha)
-        index = {s: i for i, s in enumerate(self.vmeta.speakers)}
-        seqs = [(np.asarray(r["codes"], np.int64), index.get(r.get("speaker"), 0)) for r in rows]
+        seqs = list(zip([np.asarray(r["codes"], np.int64) for r in rows], self._speaker_ids(rows), strict=True))
         order = list(range(len(seqs)))
         random.Random(cfg.train.seed).shuffle(order)
         n_valid = 0
@@ -138,6 +137,22 @@ class SpeechPriorTask:
             n_valid = max(1, round(len(seqs) * data.valid_fraction))
         self.valid = [seqs[i] for i in order[:n_valid]]
         self.train = [seqs[i] for i in order[n_valid:]]
+
+    def _speaker_ids(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Each row's row in the prior's speaker table (the VQ-VAE's speakers); what cannot be mapped is refused
+        rather than silently becoming speaker 0."""
+        if self.cfg.model.speaker_dim == 0:
+            return [0] * len(rows)
+        index = {s: i for i, s in enumerate(self.vmeta.speakers)}
+        missing = [r["id"] for r in rows if not r.get("speaker")]
+        if missing:
+            raise ConfigError(f"{len(missing)} token row(s) carry no speaker (e.g. {missing[0]!r}; units files have "
+                              "none): use parquet/npz tokens or set model.speaker_dim=0 for an unconditional prior")
+        unknown = sorted({r["speaker"] for r in rows} - set(index))
+        if unknown:
+            raise ConfigError(f"speaker(s) {', '.join(unknown)} are not among the VQ-VAE's speakers "
+                              f"({', '.join(self.vmeta.speakers)})")
+        return [index[r["speaker"]] for r in rows]
 
     def describe(self) -> str:
         n = sum(len(c) for c, _ in self.train)

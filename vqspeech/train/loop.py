@@ -117,11 +117,15 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
             opt.step()
             step += 1
             n_samples += task.samples_per_batch() * world
-            if main_rank and (step % tc.log_every == 0 or step == tc.max_steps):
-                now = time.time()
-                row = {"step": step, "loss": loss.item(), **stats, "samples_per_s": n_samples / (now - t_last)}
-                t_last, n_samples = now, 0
-                if tc.valid_every > 0 and step % tc.valid_every == 0:
+            log_now = step % tc.log_every == 0 or step == tc.max_steps
+            valid_now = tc.valid_every > 0 and step % tc.valid_every == 0
+            if main_rank and (log_now or valid_now):
+                row: dict[str, Any] = {"step": step}
+                if log_now:
+                    now = time.time()
+                    row.update(loss=loss.item(), **stats, samples_per_s=n_samples / (now - t_last))
+                    t_last, n_samples = now, 0
+                if valid_now:  # on its own schedule, whether or not this is a log step
                     model.eval()
                     row.update(task.validate(model, dev))
                     model.train()
