@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import math
+
+import pytest
 import torch
 
 from vqspeech.nn.encoder import StridedEncoder
@@ -69,3 +72,18 @@ def test_encoder_downsamples_by_hop() -> None:
     assert enc.hop == 64
     assert enc(torch.randn(2, 1, 64 * 7)).shape == (2, 8, 7)
     assert enc.receptive_field == 1 + 3 * 63
+
+
+@pytest.mark.parametrize("strides", [[2, 2, 2, 2, 2, 4, 5], [5, 4, 2], [3, 2]])
+def test_encoder_with_any_strides_maps_frames_exactly(strides: list[int]) -> None:
+    """T = n * hop samples give n frames, and shifting the input by one hop shifts the output by one frame."""
+    torch.manual_seed(0)
+    enc = StridedEncoder(1, 8, 4, strides=strides)
+    hop = enc.hop
+    assert hop == math.prod(strides)
+    x = torch.randn(1, 1, hop * 40)
+    y = enc(x)
+    assert y.shape == (1, 4, 40)
+    shifted = enc(torch.cat([torch.randn(1, 1, hop), x], -1))
+    rf_frames = enc.receptive_field // hop + 2
+    torch.testing.assert_close(shifted[..., 1 + rf_frames : 41 - rf_frames], y[..., rf_frames : 40 - rf_frames])

@@ -208,3 +208,26 @@ def test_device_under_torchrun_uses_local_rank(monkeypatch: pytest.MonkeyPatch) 
     assert pick_device("auto") == torch.device("cpu")
     with pytest.raises(InputError, match="no CUDA GPU"):
         pick_device("cuda")
+
+
+def test_chunked_encode_is_exact_with_a_640x_stride_list() -> None:
+    """The 25 Hz encoder (strides 2,2,2,2,2,4,5): chunked and batched codes equal whole-file codes."""
+    from vqspeech.speech.config import VQVAEModel
+    from vqspeech.speech.models import SpeechVQVAE
+    from vqspeech.train.recipe import QuantizerConfig
+
+    torch.manual_seed(0)
+    model = SpeechVQVAE(VQVAEModel(encoder_channels=8, strides=[2, 2, 2, 2, 2, 4, 5], cond_channels=4, speaker_dim=2,
+                                   residual_channels=4, gate_channels=4, skip_channels=4, layers=2, cycle=2),
+                        QuantizerConfig(num_codes=16, dim=4, init="kmeans"), 1)
+    assert model.hop == 640
+    rng = np.random.default_rng(0)
+    audios = [rng.standard_normal(n).astype(np.float32) * 0.3 for n in (640 * 30 + 17, 640 * 9)]
+    model.train()
+    model.quantizer(model.encoder(torch.from_numpy(audios[0][None, : 640 * 30])))  # fit the codebook to data
+    model.eval()
+    whole = [encode_audio(model, [a], chunk_frames=10**6, batch_size=1)[0] for a in audios]
+    chunked = encode_audio(model, audios, chunk_frames=4, batch_size=3)
+    for w, c, a in zip(whole, chunked, audios, strict=True):
+        assert len(w) == -(-len(a) // 640) and len(set(w.tolist())) > 1
+        np.testing.assert_array_equal(w, c)

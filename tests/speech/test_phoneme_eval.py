@@ -78,11 +78,15 @@ def test_phoneme_eval_on_demo_tokens(tiny_model: Path, demo_corpus: Path, tmp_pa
     (tmp_path / "ali").mkdir()
     for g in list(demo_corpus.rglob("*.TextGrid"))[:-1]:  # one utterance without alignment: reported, skipped
         (tmp_path / "ali" / g.name).write_bytes(g.read_bytes())
-    m = phoneme_eval(tmp_path / "tok", tmp_path / "ali", json_path=tmp_path / "m.json", plot_path=tmp_path / "p.png")
+    m = phoneme_eval(tmp_path / "tok", tmp_path / "ali", json_path=tmp_path / "m.json", plot_path=tmp_path / "p.png",
+                     baseline=True)
     assert m["utterances"] == 11 and m["skipped"] == 1
     assert json.loads((tmp_path / "m.json").read_text())["codes_used"] == m["codes_used"]
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
     assert 0 <= m["pnmi"] <= 1 and m["accuracy_same_set"] >= m["majority_baseline"]
+    b = m["baseline"]  # MFCC k-means at the same K and rate, on the same frames
+    assert b["frames"] == m["frames"] and b["codes_used"] <= 32 and b["pnmi"] > 0.2  # MFCCs do carry phones
+    assert m["majority_phone_nonsil"] != "sil" and m["majority_baseline_nonsil"] > 0
     # audio input encoded with the checkpoint gives the same numbers
     m2 = phoneme_eval(demo_corpus, tmp_path / "ali", checkpoint=tiny_model)
     assert m2["accuracy_same_set"] == m["accuracy_same_set"]
@@ -91,3 +95,14 @@ def test_phoneme_eval_on_demo_tokens(tiny_model: Path, demo_corpus: Path, tmp_pa
     (tmp_path / "none").mkdir()
     with pytest.raises(InputError, match="no utterance"):
         phoneme_eval(tmp_path / "tok", tmp_path / "none")
+
+
+def test_silence_excluded_baselines_by_hand() -> None:
+    # fit: code 0 -> sil, code 1 -> AA; scored: sil sil AA IY with codes 0 0 1 1
+    fit = (np.array([0, 0, 1, 1]), ["sil", "sil", "AA", "AA"])
+    score = (np.array([0, 0, 1, 1]), ["sil", "sil", "AA", "IY"])
+    m = compute_metrics([fit, score], frame_rate=10.0, fit_fraction=0.5, seed=0)
+    assert m["accuracy_heldout"] == pytest.approx(3 / 4)  # the seeded split fits on `fit`, scores `score`
+    assert m["accuracy_heldout_nonsil"] == pytest.approx(1 / 2)  # AA right, IY wrong; silence frames left out
+    assert m["majority_baseline"] == pytest.approx(4 / 8) and m["majority_phone"] == "sil"
+    assert m["majority_baseline_nonsil"] == pytest.approx(3 / 4) and m["majority_phone_nonsil"] == "AA"

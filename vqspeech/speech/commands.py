@@ -245,11 +245,11 @@ def speakers(checkpoint: str | Path | None = None) -> list[str]:
 
 def phoneme_eval(
     inputs: str | Path, alignments: str | Path, *, checkpoint: str | Path | None = None,
-    json_path: str | Path | None = None, plot_path: str | Path | None = None,
+    json_path: str | Path | None = None, plot_path: str | Path | None = None, baseline: bool = False,
 ) -> dict[str, Any]:
     """Score a token dataset (or audio encoded with ``checkpoint``) against TextGrids in ``alignments``, matched
-    by utterance id."""
-    from vqspeech.speech.eval.phonetic import compute_metrics, format_table, gather, plot_heatmap
+    by utterance id.  ``baseline``: the same metrics for MFCC k-means codes at the same K and frame rate."""
+    from vqspeech.speech.eval.phonetic import compute_metrics, format_table, gather, mfcc_kmeans_codes, plot_heatmap
 
     src, ali = Path(inputs), Path(alignments)
     if not ali.is_dir():
@@ -260,14 +260,14 @@ def phoneme_eval(
     if is_token_dataset(src):
         meta = read_token_meta(src)
         rows = read_tokens(src)
-        sr, hop = meta["sample_rate"], meta["hop_length"]
+        sr, hop, k = meta["sample_rate"], meta["hop_length"], meta["num_codes"]
     else:
         model, vmeta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
         utts = expand_inputs([src])
         audios = [load_audio(u.path, vmeta.sample_rate) for u in utts]
         rows = [{"id": u.id, "path": u.path, "num_samples": len(a), "trim_offset": 0, "codes": c}
                 for u, a, c in zip(utts, audios, encode_audio(model, audios), strict=True)]
-        sr, hop = vmeta.sample_rate, vmeta.hop_length
+        sr, hop, k = vmeta.sample_rate, vmeta.hop_length, vmeta.num_codes
     utts_scored, problems = gather(rows, ali, sr, hop)
     for p in problems:
         progress.warn(f"skipped: {p}")
@@ -275,6 +275,15 @@ def phoneme_eval(
         raise InputError(f"no utterance of {src} has a matching TextGrid in {ali}")
     metrics = compute_metrics(utts_scored, sr / hop)
     metrics["skipped"] = len(problems)
+    if baseline:
+        audios = []
+        for r in rows:
+            a = load_audio(r["path"], sr)
+            off = int(r.get("trim_offset") or 0)
+            audios.append(a[off : off + int(r.get("num_samples") or len(a))])
+        base_rows = [{**r, "codes": c} for r, c in zip(rows, mfcc_kmeans_codes(audios, sr, hop, k), strict=True)]
+        base_utts = gather(base_rows, ali, sr, hop)[0]
+        metrics["baseline"] = {"name": f"MFCC+delta k-means, K={k}", **compute_metrics(base_utts, sr / hop)}
     if json_path:
         Path(json_path).write_text(json.dumps(metrics, indent=1) + "\n")
     if plot_path:

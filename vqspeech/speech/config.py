@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -53,15 +54,20 @@ class VQVAEModel(WaveNetSizes):
     """Section ``model`` of ``speech-vqvae``: strided encoder + WaveNet decoder sizes."""
 
     encoder_channels: int = 256
-    downsample_layers: int = 6
+    downsample_layers: int = 6  # stride-2 layers of window encoder_kernel (when strides is empty)
     encoder_kernel: int = 4
+    strides: list[int] = field(default_factory=list)  # e.g. [2, 2, 2, 2, 2, 4, 5]: 640x, windows 2x the stride
     cond_channels: int = 128
     speaker_dim: int = 64
 
+    def __post_init__(self) -> None:
+        if any(s < 1 for s in self.strides):
+            raise ValueError(f"model.strides must be positive integers, not {self.strides}")
+
     @property
     def hop(self) -> int:
-        """Audio samples per code frame (each encoder layer halves the rate)."""
-        return 2**self.downsample_layers
+        """Audio samples per code frame: the product of the encoder's strides."""
+        return math.prod(self.strides) if self.strides else 2**self.downsample_layers
 
 
 @dataclass

@@ -87,7 +87,8 @@ class SpeechVQVAE(VQVAE):
     def __init__(self, model: VQVAEModel, quantizer: QuantizerConfig, num_speakers: int) -> None:
         q = quantizer
         super().__init__(
-            SpeechEncoder(1, model.encoder_channels, q.dim, model.downsample_layers, model.encoder_kernel),
+            SpeechEncoder(1, model.encoder_channels, q.dim, model.downsample_layers, model.encoder_kernel,
+                          model.strides),
             VectorQuantizer(q.num_codes, q.dim, beta=q.beta, ema=q.ema, decay=q.decay,
                             restart_threshold=q.restart_threshold, restart_relative=True, init=q.init,
                             chunk_size=q.chunk_size),

@@ -16,6 +16,7 @@ from vqspeech.speech.data.alignments import frame_labels, read_phones
 from vqspeech.speech.data.corpora import index_textgrids
 
 Utt = tuple[np.ndarray, list[str]]  # codes [F] and the phone of each frame
+SIL = "sil"
 
 
 def _joint(utts: list[Utt]) -> tuple[np.ndarray, list[int], list[str]]:
@@ -66,12 +67,18 @@ def compute_metrics(utts: list[Utt], frame_rate: float, fit_fraction: float = 0.
     h_phone, h_code, h_joint = _entropy(phone_counts), _entropy(code_counts), _entropy(m.ravel())
     mutual = h_phone + h_code - h_joint
     run_frames = sum(len(cs) for cs, _ in utts) / sum(1 + int(np.count_nonzero(np.diff(cs))) for cs, _ in utts)
+    speech = Counter(p for _, ps in utts for p in ps if p != SIL)
+    score_speech = [(cs[keep], [ps[i] for i in keep]) for cs, ps in score
+                    if len(keep := [i for i, p in enumerate(ps) if p != SIL])]
     out = {
         "utterances": len(utts), "frames": int(n), "frame_rate": frame_rate, "phones": len(phones),
         "accuracy_heldout": many_to_one(fit, score) if score else float("nan"),
         "accuracy_same_set": float(m.max(1).sum() / n),  # = phone purity
         "majority_baseline": float(phone_counts.max() / n),
         "majority_phone": phones[int(phone_counts.argmax())],
+        "accuracy_heldout_nonsil": many_to_one(fit, score_speech) if score_speech else float("nan"),
+        "majority_baseline_nonsil": speech.most_common(1)[0][1] / max(sum(speech.values()), 1) if speech else 0.0,
+        "majority_phone_nonsil": speech.most_common(1)[0][0] if speech else "",
         "phone_purity": float(m.max(1).sum() / n),
         "cluster_purity": float(m.max(0).sum() / n),
         "pnmi": float(mutual / h_phone) if h_phone > 0 else 0.0,
@@ -83,6 +90,36 @@ def compute_metrics(utts: list[Utt], frame_rate: float, fit_fraction: float = 0.
         "fit_utterances": len(fit), "scored_utterances": len(score),
     }
     return out
+
+
+def mfcc_kmeans_codes(audios: list[np.ndarray], sample_rate: int, hop: int, num_codes: int, seed: int = 0
+                      ) -> list[np.ndarray]:
+    """A baseline that learns nothing about speech: k-means (``num_codes`` clusters, seeded) on MFCC + delta
+    features at the codes' frame rate, frame ``f`` centred at ``(f + 1/2) * hop``.  Returns codes ``[ceil(T/hop)]``
+    per audio ``[T]``.  Uses librosa (MFCC) and scikit-learn (k-means)."""
+    import librosa
+
+    try:
+        from sklearn.cluster import MiniBatchKMeans
+    except ImportError:
+        raise InputError("--baseline needs scikit-learn: pip install 'vqspeech[image]' or scikit-learn") from None
+    n_fft = max(512, 2 ** int(np.ceil(np.log2(2 * hop))))
+    feats = []
+    for a in audios:
+        frames = -(-len(a) // hop)
+        y = np.pad(a, (0, frames * hop - len(a)))[hop // 2 :]
+        m = librosa.feature.mfcc(y=y, sr=sample_rate, n_mfcc=13, n_fft=n_fft, hop_length=hop, n_mels=40)
+        m = np.pad(m, ((0, 0), (0, max(0, frames - m.shape[1]))), mode="edge")[:, :frames]
+        d = librosa.feature.delta(m, width=min(9, max(3, (frames // 2) * 2 - 1))) if frames >= 3 else np.zeros_like(m)
+        feats.append(np.concatenate([m, d]).T)
+    x = np.concatenate(feats)
+    x = (x - x.mean(0)) / (x.std(0) + 1e-8)
+    km = MiniBatchKMeans(n_clusters=min(num_codes, len(x)), random_state=seed, n_init=3, batch_size=4096).fit(x)
+    return _split(km.labels_, [len(f) for f in feats])
+
+
+def _split(labels: np.ndarray, lengths: list[int]) -> list[np.ndarray]:
+    return list(np.split(labels.astype(np.int64), np.cumsum(lengths)[:-1]))
 
 
 def gather(rows: list[dict[str, Any]], alignments: Path, sample_rate: int, hop: int) -> tuple[list[Utt], list[str]]:
@@ -143,22 +180,35 @@ def plot_heatmap(utts: list[Utt], path: str | Path) -> None:
 
 
 def format_table(metrics: dict[str, Any]) -> str:
-    """The metrics as an aligned two-column table."""
+    """The metrics as an aligned table; with a ``baseline`` entry, a second column for the MFCC k-means codes."""
+    base = metrics.get("baseline")
+
+    def pct(key: str) -> str:
+        return f"{100 * metrics[key]:.1f} %" + (f"   | {100 * base[key]:.1f} %" if base else "")
+
+    def num(key: str, fmt: str) -> str:
+        return format(metrics[key], fmt) + (f"   | {format(base[key], fmt)}" if base else "")
+
     rows = [
         ("utterances scored", f"{metrics['utterances']} ({metrics['fit_utterances']} fit / "
                               f"{metrics['scored_utterances']} held out)"),
         ("frames", f"{metrics['frames']} at {metrics['frame_rate']:g} Hz"),
-        ("many-to-one accuracy (held out)", f"{100 * metrics['accuracy_heldout']:.1f} %"),
-        ("many-to-one accuracy (same set)", f"{100 * metrics['accuracy_same_set']:.1f} %"),
+    ]
+    if base:
+        rows.append(("", "codes     | MFCC k-means baseline (same K, same rate)"))
+    rows += [
+        ("many-to-one accuracy (held out)", pct("accuracy_heldout")),
+        ("  on speech frames only", pct("accuracy_heldout_nonsil")),
+        ("many-to-one accuracy (same set)", pct("accuracy_same_set")),
+        ("cluster purity", pct("cluster_purity")),
+        ("PNMI", num("pnmi", ".3f")),
+        ("codes used", num("codes_used", "d")),
+        ("code entropy (bits)", num("code_entropy_bits", ".2f")),
+        ("bitrate (bits/s)", num("bitrate_bits_per_s", ".0f")),
+        ("mean code run length (frames)", num("mean_run_length_frames", ".2f")),
         ("majority-phone baseline", f"{100 * metrics['majority_baseline']:.1f} % ({metrics['majority_phone']})"),
-        ("phone purity", f"{100 * metrics['phone_purity']:.1f} %"),
-        ("cluster purity", f"{100 * metrics['cluster_purity']:.1f} %"),
-        ("PNMI", f"{metrics['pnmi']:.3f}"),
-        ("codes used", f"{metrics['codes_used']}"),
-        ("code entropy", f"{metrics['code_entropy_bits']:.2f} bits"),
-        ("bitrate", f"{metrics['bitrate_bits_per_s']:.0f} bits/s"),
-        ("mean code run length", f"{metrics['mean_run_length_frames']:.2f} frames "
-                                 f"({metrics['mean_run_length_ms']:.1f} ms)"),
+        ("  on speech frames only", f"{100 * metrics['majority_baseline_nonsil']:.1f} % "
+                                    f"({metrics['majority_phone_nonsil']})"),
         ("phones", f"{metrics['phones']}"),
     ]
     w = max(len(a) for a, _ in rows)
