@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """vqspeech benchmark suite: prints a table per section and writes JSON.
 
-Usage: python scripts/bench.py [--only quantizer,train,generate] [--json bench_results.json] [--quick]
+Usage: python scripts/bench.py [--only quantizer,train,generate,cache] [--json bench_results.json] [--quick]
 """
 
 from __future__ import annotations
@@ -205,8 +205,60 @@ def bench_generate(quick: bool) -> list[dict]:
     return rows
 
 
+CACHE_CHILD = """
+import json, resource, sys, time
+from vqspeech.speech.data.corpora import discover
+from vqspeech.speech.data.dataset import AudioCorpus
+root, cache, steps = json.loads(sys.argv[1])
+utts = discover(root)
+t0 = time.perf_counter()
+corpus = AudioCorpus(utts, 16000, sorted({u.speaker for u in utts}), cache_dir=cache)
+opened = time.perf_counter() - t0
+t0 = time.perf_counter()
+for s in range(steps):
+    corpus.crops(16, 16384, seed=s)
+per_batch = (time.perf_counter() - t0) / steps
+print(json.dumps({"hours": round(corpus.seconds / 3600, 2), "open_s": round(opened, 1),
+                  "batch_ms": round(per_batch * 1000, 2),
+                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+"""
+
+
+def _synthetic_corpus(root: Path, hours: float) -> None:
+    """``hours`` of 10 s 16 kHz wavs (noise-modulated tones) in the generic layout, written once."""
+    import numpy as np
+    import soundfile as sf
+
+    n = round(hours * 360)
+    if (root / "done").exists() and int((root / "done").read_text()) == n:
+        return
+    rng = np.random.default_rng(0)
+    t = np.arange(160000) / 16000
+    for i in range(n):
+        d = root / f"spk{i % 20:02d}"
+        d.mkdir(parents=True, exist_ok=True)
+        x = 0.2 * np.sin(2 * np.pi * (100 + i % 300) * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))
+        sf.write(str(d / f"u{i:05d}.wav"), (x + 0.01 * rng.standard_normal(len(t))).astype(np.float32), 16000,
+                 subtype="PCM_16")
+    (root / "done").write_text(str(n))
+
+
+def bench_cache(quick: bool) -> list[dict]:
+    """Training crops from the memory-mapped corpus cache: peak RSS of one rank vs corpus size (a synthetic
+    corpus in the generic layout, built here under /tmp), first run builds the cache, second maps it."""
+    rows = []
+    for hours in (1.0,) if quick else (1.0, 20.0):
+        root = Path("/tmp/vqspeech-bench") / f"corpus-{hours:g}h"
+        _synthetic_corpus(root, hours)
+        for run in ("build", "mapped"):
+            res = run_child(CACHE_CHILD, [str(root), str(root.parent / f"cache-{hours:g}h"), 200])
+            rows.append({"corpus": f"{hours:g} h", "run": run, **res})
+            print_row(rows[-1])
+    return rows
+
+
 SECTIONS: dict[str, Callable[[bool], list[dict]]] = {
-    "quantizer": bench_quantizer, "train": bench_train, "generate": bench_generate,
+    "quantizer": bench_quantizer, "train": bench_train, "generate": bench_generate, "cache": bench_cache,
 }
 
 

@@ -137,3 +137,26 @@ def test_training_crops_are_seeded_and_carry_phone_frames(demo_corpus: Path) -> 
     assert (p1 >= 0).all() and len({PHONES[i] for i in p1.flatten().tolist()}) > 3
     a3, _ = corpus.crops(4, 3200, seed=6)
     assert not torch.equal(a1, a3)
+
+
+def test_disk_cache_is_built_once_mapped_and_equals_ram(demo_corpus: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    from vqspeech.speech.data.dataset import AudioCorpus
+
+    utts = discover(demo_corpus)
+    speakers = sorted({u.speaker for u in utts})
+    ram = AudioCorpus(utts, 16000, speakers, trim=True)
+    disk = AudioCorpus(utts, 16000, speakers, trim=True, cache_dir=str(tmp_path / "cache"))
+    (key,) = list((tmp_path / "cache").iterdir())
+    data = key / "audio.int16"
+    assert isinstance(disk.items[0].audio, np.memmap)
+    assert data.stat().st_size == 2 * sum(len(it.audio) for it in ram.items)
+    assert [it.trim_offset for it in disk.items] == [it.trim_offset for it in ram.items]
+    for a, b in zip(ram.crops(6, 2048, seed=3), disk.crops(6, 2048, seed=3), strict=True):
+        assert torch.equal(a, b)
+    stamp = data.stat().st_mtime_ns
+    AudioCorpus(utts, 16000, speakers, trim=True, cache_dir=str(tmp_path / "cache"))
+    assert data.stat().st_mtime_ns == stamp and len(list((tmp_path / "cache").iterdir())) == 1  # reused
+    AudioCorpus(utts, 16000, speakers, trim=False, cache_dir=str(tmp_path / "cache"))
+    assert len(list((tmp_path / "cache").iterdir())) == 2  # other settings, another cache

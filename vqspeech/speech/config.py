@@ -26,6 +26,8 @@ class AudioData:
     valid_fraction: float = 0.05
     unseen_speakers: list[str] = field(default_factory=list)
     max_utterances: int = 0
+    # on-disk int16 corpus cache, memory-mapped by every rank; "auto": .audio-cache beside the run dir; "": in RAM
+    cache_dir: str = "auto"
 
 
 @dataclass

@@ -44,7 +44,8 @@ class SpeechVQVAETask:
         unseen = set(split["test_unseen"])
         self.speakers = sorted({u.speaker for u in utts if u.id not in unseen})
         by_id = {u.id: u for u in utts}
-        kw = dict(trim=data.trim_silence, top_db=data.top_db)
+        cache = str(Path(run_dir).resolve().parent / ".audio-cache") if data.cache_dir == "auto" else data.cache_dir
+        kw = dict(trim=data.trim_silence, top_db=data.top_db, cache_dir=cache or None)
         self.train = AudioCorpus([by_id[i] for i in split["train"]], data.sample_rate, self.speakers, **kw)
         self.valid = (AudioCorpus([by_id[i] for i in split["valid"]], data.sample_rate, self.speakers, **kw)
                       if split["valid"] else None)

@@ -31,15 +31,27 @@ class LoadedUtterance:
 
 
 class AudioCorpus:
-    """Utterances in memory.  ``speakers`` fixes the speaker-id order (the model's embedding rows)."""
+    """Utterances as int16, in memory or (``cache_dir``) memory-mapped from the on-disk corpus cache.
+    ``speakers`` fixes the speaker-id order (the model's embedding rows)."""
 
     def __init__(
         self, utts: list[Utterance], sample_rate: int, speakers: list[str], *, trim: bool = False,
-        top_db: float = 40.0, alignments: bool = False,
+        top_db: float = 40.0, alignments: bool = False, cache_dir: str | None = None,
     ) -> None:
         index = {s: i for i, s in enumerate(speakers)}
         self.items: list[LoadedUtterance] = []
         self.skipped: list[str] = []
+        if cache_dir:
+            from vqspeech.speech.data.cache import open_cache
+
+            samples, where, self.skipped = open_cache(utts, sample_rate, cache_dir, trim=trim, top_db=top_db)
+            for u in utts:
+                if u.id in where:
+                    off, n, start = where[u.id]
+                    phones = read_phones(u.alignment) if alignments and u.alignment else None
+                    self.items.append(LoadedUtterance(u, samples[off : off + n], index.get(u.speaker, 0), start,
+                                                      phones))
+            utts = []
         for u in utts:
             try:
                 audio = load_audio(u.path, sample_rate)
