@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
-ensure_venv "demo"
+ensure_venv "demo,eval,image"
 MIN="${VQSPEECH_DEMO_MINUTES:-20}"
 PMIN="${VQSPEECH_DEMO_PRIOR_MINUTES:-5}"
 V=".venv/bin/vqspeech"
@@ -38,7 +38,21 @@ stage encode $V encode demo_corpus -o $RUN/tokens -c $CK
 [ -f $PCK ] || stage prior $V train recipes/demo_prior.yaml --set data.tokens=$RUN/tokens \
     --set "train.max_minutes=$PMIN"
 [ -f $RUN/samples/sample-003.wav ] || stage sample $V sample -c $PCK --vqvae $CK -n 4 --seconds 2 -o $RUN/samples
-stage phoneme-eval $V phoneme-eval $RUN/tokens --alignments demo_corpus --json $RUN/phoneme_eval.json \
+stage phoneme-eval $V phoneme-eval $RUN/tokens --alignments demo_corpus --baseline --json $RUN/phoneme_eval.json \
     --plot $RUN/codes_phones.png
+evaluate_all() {  # the judges at a few checkpoints (how they move with training minutes) and at the last
+    mkdir -p $RUN/eval
+    local cks=($(ls $RUN/checkpoints/step-*.safetensors | sort -t- -k2 -n))
+    local n=${#cks[@]} pick=()
+    for i in 0 $((n / 4)) $((n / 2)) $((3 * n / 4)); do [ "$i" -lt "$n" ] && pick+=("${cks[$i]}"); done
+    for ck in "${pick[@]}"; do
+        local step; step=$(basename "$ck" .safetensors)
+        [ -f "$RUN/eval/$step.json" ] || $V evaluate demo_corpus -c "$ck" --json "$RUN/eval/$step.json" --max-items 8
+    done
+    local laststep; laststep=$($V info $CK | sed -n 's/^step: //p')
+    [ -f "$RUN/eval/last.md" ] || $V evaluate demo_corpus -c $CK --json "$RUN/eval/step-$laststep.json" \
+        --md $RUN/eval/last.md --max-items 8
+}
+stage evaluate evaluate_all
 .venv/bin/python scripts/report.py $RUN runs/demo_prior
 echo "report: $RUN/report.md"
