@@ -31,7 +31,7 @@ from vqspeech.io.atomic import atomic_write
 from vqspeech.speech.data.alignments import Interval, write_textgrid
 from vqspeech.speech.data.audio import load_audio
 from vqspeech.speech.data.corpora import discover
-from vqspeech.speech.data.espeak import Espeak, Voice
+from vqspeech.speech.data.espeak import Voice, synth_fresh
 from vqspeech.speech.data.phones import espeak_to_arpabet, fold_phone
 from vqspeech.speech.eval.judges import JUDGE_SAMPLE_RATE, mono16k, normalize_text, require, to_pcm16
 
@@ -58,7 +58,7 @@ def espeak_pronunciation(word: str) -> str | None:
         import espeakng_loader  # noqa: F401
     except ImportError:
         return None
-    _, events = Espeak.get().synth(word, Voice("en-us"))
+    _, events, _ = synth_fresh(word, Voice("en-us"))  # never initialise espeak-ng in this process
     phones: list[str] = []
     for name, _ in events:
         try:

@@ -16,7 +16,7 @@ from vqspeech.errors import InputError
 from vqspeech.progress import say
 from vqspeech.speech.data.alignments import Interval, write_textgrid
 from vqspeech.speech.data.audio import resample, save_wav
-from vqspeech.speech.data.espeak import Espeak, Voice
+from vqspeech.speech.data.espeak import Espeak, Voice, synth_job
 from vqspeech.speech.data.phones import espeak_to_arpabet
 
 SAMPLE_RATE = 16000
@@ -149,12 +149,6 @@ def _intervals(
     return phones, raw
 
 
-def _synth_job(job: tuple[str, Voice]) -> tuple[np.ndarray, list[tuple[str, int]], int]:
-    engine = Espeak.get()
-    audio, events = engine.synth(*job)
-    return audio, events, engine.sample_rate
-
-
 def build_demo_corpus(out: str | Path, *, speakers: int = 8, utterances: int = 40, seed: int = 0) -> dict:
     """Synthesise the demo corpus into ``out`` (generic layout).  Deterministic for a seed.
 
@@ -178,7 +172,7 @@ def build_demo_corpus(out: str | Path, *, speakers: int = 8, utterances: int = 4
     # utterance is synthesised in a freshly forked worker: the same text and voice always give the same bytes.
     ctx = mp.get_context("fork")
     with ctx.Pool(processes=min(2, os.cpu_count() or 1), maxtasksperchild=1) as pool:
-        results = pool.imap(_synth_job, [(text, voice) for _, _, text, voice in jobs], chunksize=1)
+        results = pool.imap(synth_job, [(text, voice) for _, _, text, voice in jobs], chunksize=1)
         for (spk, n, text, _), (audio, events, engine_sr) in zip(jobs, results, strict=True):
             phones, raw = _intervals(events, len(audio), engine_sr, PAD_SECONDS)
             audio = resample(audio, engine_sr, SAMPLE_RATE)

@@ -114,3 +114,20 @@ class Espeak:
         self.lib.espeak_Synchronize()
         audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
         return audio.astype(np.float32) / 32768.0, list(self._events)
+
+
+def synth_job(job: tuple[str, Voice]) -> tuple[np.ndarray, list[tuple[str, int]], int]:
+    """Synthesise ``(text, voice)`` with this process's engine (run it in a fresh worker; see the module notes)."""
+    engine = Espeak.get()
+    audio, events = engine.synth(*job)
+    return audio, events, engine.sample_rate
+
+
+def synth_fresh(text: str, voice: Voice) -> tuple[np.ndarray, list[tuple[str, int]], int]:
+    """Synthesise in a freshly forked single-use process, so this process never holds espeak-ng state (which
+    would leak into later forks, e.g. the demo corpus's workers, and change their bytes).  Returns ``(audio,
+    phoneme events, sample rate)``."""
+    import multiprocessing as mp
+
+    with mp.get_context("fork").Pool(processes=1, maxtasksperchild=1) as pool:
+        return pool.apply(synth_job, ((text, voice),))
