@@ -156,6 +156,11 @@ def read_tokens(path: str | Path, columns: tuple[str, ...] | None = None, fmt: s
     if not p.exists():
         raise InputError(f"{p}: no such token dataset")
     if p.is_file():
+        with open(p, "rb") as f:
+            vqs = f.read(4) == b"\x89VQS"
+        if vqs or p.suffix.lower() == ".vqs":
+            raise InputError(f"{p}: is a .vqs codec file, not a token dataset; read it with `vqspeech decode` "
+                             "or vqspeech.speech.codec.read_codes")
         if p.suffix == ".npz":
             return [_read_npz(p)]
         return _read_units(p)
