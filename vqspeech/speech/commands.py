@@ -72,6 +72,9 @@ def encode(
             raise InputError(f"{out}: a {codec.SUFFIX} file holds one utterance; give one input, not {len(inputs)}")
         codec.encode_file(inputs[0], out, checkpoint=checkpoint, prior=prior, batch_size=batch_size, device=device)
         return {"written": 1, "skipped": 0, "failed": 0}
+    for item in inputs:
+        if codec.is_vqs(item):
+            raise InputError(f"{item}: is a {codec.SUFFIX} codec file, not audio; decode it with `vqspeech decode`")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if num_shards is None:
         num_shards, shard_index = world, int(os.environ.get("RANK", "0"))
