@@ -93,8 +93,7 @@ def encode(
     prior: Annotated[Path | None, typer.Option(help="speech codec (-o X.vqs): prior that drives the entropy coder "
                                                     "(default: a unigram table)")] = None,
 ) -> None:
-    """Encode inputs into a discrete token dataset (re-running skips items already written), or one audio file
-    into a compact .vqs codec file (-o X.vqs)."""
+    """Encode inputs into a token dataset (re-running skips items written), or one audio file into a .vqs file."""
     if num_shards is not None and shard_index is None:
         raise InputError("--num-shards needs --shard-index")
     with progress.bar("encode") as cb:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import struct
-import zlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -68,6 +66,8 @@ def test_container_round_trip_and_refusals(tmp_path: Path) -> None:
     p = tmp_path / "a.bin"
     container.write(p, {"x": 1, "s": "é"}, b"\x00\x01payload", magic=b"\x89TST", version=3)
     assert container.read(p, magic=b"\x89TST", version=3) == ({"x": 1, "s": "é"}, b"\x00\x01payload", 3)
+    container.write(p.with_suffix(".z"), {"x": 1}, b"", magic=b"\x89TST", version=3, zdict=b'{"x":')
+    assert container.read(p.with_suffix(".z"), magic=b"\x89TST", version=3, zdict=b'{"x":')[0] == {"x": 1}
     assert container.read(p, magic=b"\x89TST", version=5)[2] == 3  # older files still read
     data = p.read_bytes()
     cases = {
@@ -203,16 +203,16 @@ def good_vqs(tiny_model: Path, prior: Path, tmp_path: Path) -> Path:
 
 
 def _repack(src: Path, dst: Path, **changes: object) -> Path:
-    header, payload, _ = container.read(src, magic=MAGIC, version=V)
+    header, payload, _ = container.read(src, magic=MAGIC, version=V, zdict=codec.ZDICT)
     header = {**header, **changes}
-    container.write(dst, header, payload, magic=MAGIC, version=V)
+    container.write(dst, header, payload, magic=MAGIC, version=V, zdict=codec.ZDICT)
     return dst
 
 
 def test_bad_codec_files(good_vqs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                          capsys: pytest.CaptureFixture) -> None:
     data = good_vqs.read_bytes()
-    header = json.loads(zlib.decompress(data[14 : 14 + struct.unpack_from("<I", data, 6)[0]]))
+    header = codec.read_header(good_vqs)[0]
     bad = {
         "truncated": data[: len(data) - 3],
         "wrong magic": b"RIFF" + data[4:],

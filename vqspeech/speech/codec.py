@@ -41,6 +41,10 @@ FORMAT_VERSION = 1
 SUFFIX = ".vqs"
 PRECISION = 24  # integer frequencies of each step's distribution sum to 2**PRECISION (constriction's default)
 WHAT = "vqspeech codec file (.vqs)"
+# zlib preset dictionary of the header (part of format version 1: never change it, bump the version instead)
+ZDICT = (b'"path":"/checkpoints/last.safetensors"},"precision":24,"prior":{"path":"runs/demo_prior"sha256":"},'
+         b'"sample_rate":16000,"speaker":"","vqvae":{{"codes":,"coder":"constriction range coder",'
+         b'"entropy_model":"prior","hop_length":,"num_codes":512,"num_samples":')
 
 
 def is_vqs(path: str | Path) -> bool:
@@ -256,7 +260,7 @@ def encode_codes(
         freqs = quantize_counts(counts)
         header.update(entropy_model="unigram", unigram=counts.tolist())
     payload = range_encode(codes, freqs)
-    size = container.write(out, header, payload, magic=MAGIC, version=FORMAT_VERSION)
+    size = container.write(out, header, payload, magic=MAGIC, version=FORMAT_VERSION, zdict=ZDICT)
     seconds = header["num_samples"] / vmeta.sample_rate
     return {**header, "bytes": size, "payload_bytes": len(payload), "model_bits": model_bits(codes, freqs),
             "seconds": seconds, "bits_per_second": size * 8 / seconds if seconds else 0.0}
@@ -267,7 +271,7 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], bytes]:
     p = Path(path)
     if is_token_dataset(p):
         raise InputError(f"{p}: is a token dataset, not a {SUFFIX} file; decode it with `vqspeech decode {p} -o DIR`")
-    header, payload, _ = container.read(p, magic=MAGIC, version=FORMAT_VERSION, what=WHAT)
+    header, payload, _ = container.read(p, magic=MAGIC, version=FORMAT_VERSION, what=WHAT, zdict=ZDICT)
     need = ("sample_rate", "hop_length", "num_codes", "codes", "vqvae", "entropy_model")
     missing = [k for k in need if k not in header]
     if missing:
