@@ -224,6 +224,11 @@ def test_bad_codec_files(good_vqs: Path, tmp_path: Path, monkeypatch: pytest.Mon
         for cmd in (["decode", str(p), "-o", str(tmp_path / "x.wav")], ["info", str(p)]):
             code, _, err = run_cli(cmd, monkeypatch, capsys)
             _one_error_line(code, err, str(p), why)
+    # a flipped payload bit decodes to other codes, which the checksum catches
+    p = tmp_path / "flipped.vqs"
+    p.write_bytes(data[:-2] + bytes([data[-2] ^ 0x10]) + data[-1:])
+    code, _, err = run_cli(["decode", str(p), "-o", str(tmp_path / "x.wav")], monkeypatch, capsys)
+    _one_error_line(code, err, str(p), "checksum")
     # a prior or VQ-VAE whose sha256 differs from the header's
     for role in ("prior", "vqvae"):
         p = _repack(good_vqs, tmp_path / f"{role}.vqs", **{role: {**header[role], "sha256": "0" * 64}})

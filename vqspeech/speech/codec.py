@@ -19,6 +19,7 @@ or batch size the caller uses elsewhere.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -207,6 +208,11 @@ def _load_prior(path: Path, vq_sha: str, num_codes: int) -> tuple[Any, SpeechMet
     return prior, pmeta
 
 
+def _crc(codes: np.ndarray) -> int:
+    """CRC-32 of the codes (as little-endian uint32): the decoder's check that it read back what was coded."""
+    return zlib.crc32(np.asarray(codes, "<u4").tobytes())
+
+
 def _speaker_row(meta: SpeechMeta, speaker: str | None) -> int:
     """The prior's speaker-table row for ``speaker`` (row 0 when unknown or unconditional)."""
     return meta.speakers.index(speaker) if speaker in meta.speakers else 0
@@ -249,6 +255,7 @@ def encode_codes(
         "codes": int(codes.size), "num_samples": int(num_samples if num_samples is not None
                                                      else codes.size * vmeta.hop_length),
         "speaker": spk, "vqvae": vq_ref, "precision": PRECISION, "coder": "constriction range coder",
+        "crc32": _crc(codes),
     }
     if prior is not None:
         pr_path = Path(prior)
@@ -305,6 +312,9 @@ def read_codes(path: str | Path, *, prior: str | Path | None = None) -> tuple[np
         run_prior(model, spk, n, pick)
     else:
         raise InputError(f"{src}: unknown entropy model {header['entropy_model']!r} (newer vqspeech?)")
+    if "crc32" in header and _crc(codes) != header["crc32"]:
+        raise InputError(f"{src}: decoded codes fail their checksum: the file is corrupt, or this machine computes "
+                         "the prior's probabilities differently from the one that encoded it")
     return codes, header
 
 
