@@ -255,6 +255,7 @@ def bench_cache(quick: bool) -> list[dict]:
             res = run_child(CACHE_CHILD, [str(root), str(root.parent / f"cache-{hours:g}h"), 200])
             rows.append({"corpus": f"{hours:g} h", "run": run, **res})
             print_row(rows[-1])
+    return rows
 
 
 CODEC_MODELS = {"vqvae": "runs/demo/checkpoints/last.safetensors",
