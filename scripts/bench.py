@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """vqspeech benchmark suite: prints a table per section and writes JSON.
 
-Usage: python scripts/bench.py [--only quantizer,train,generate,cache] [--json bench_results.json] [--quick]
+Usage: python scripts/bench.py [--only quantizer,train,generate,cache,codec] [--json bench_results.json] [--quick]
+                              [--codec-vqvae CKPT --codec-prior PRIOR]
 """
 
 from __future__ import annotations
@@ -257,8 +258,150 @@ def bench_cache(quick: bool) -> list[dict]:
     return rows
 
 
+CODEC_MODELS = {"vqvae": "runs/demo/checkpoints/last.safetensors",
+                "prior": "runs/demo_prior/checkpoints/last.safetensors"}
+
+
+def _coder_speed(k: int, n: int) -> dict:
+    """The range coder alone: K-way distributions that change every step (random logits), codes drawn from them."""
+    import numpy as np
+
+    from vqspeech.speech import codec
+
+    rng = np.random.default_rng(0)
+    freqs = codec.quantize_logits(rng.standard_normal((n, k)) * 3)
+    p = freqs / freqs.sum(1, keepdims=True)
+    codes = (p.cumsum(1) < rng.random((n, 1))).sum(1).clip(0, k - 1)
+    payload = codec.range_encode(codes, freqs)
+    t_enc = timeit(lambda: codec.range_encode(codes, freqs), repeat=2)
+
+    def dec() -> None:
+        d = codec.RangeDecoder(payload)
+        out = [d(f) for f in freqs]
+        assert out == codes.tolist()
+
+    t_dec = timeit(dec, repeat=1)
+    ideal = codec.model_bits(codes, freqs)
+    return {"what": f"range coder only, K={k}", "codes": n, "encode_codes_per_s": round(n / t_enc),
+            "decode_codes_per_s": round(n / t_dec), "overhead_pct": round(100 * (len(payload) * 8 / ideal - 1), 3)}
+
+
+def _prior_speed(prior: torch.nn.Module, n: int, label: str) -> dict:
+    """Prior-driven coding: the prior's step-by-step pass (CPU, fp32, one thread) plus the range coder."""
+    import numpy as np
+
+    from vqspeech.speech import codec
+
+    codes = np.random.default_rng(0).integers(0, prior.num_codes, n)
+    t0 = time.perf_counter()
+    payload = codec.range_encode(codes, codec.prior_frequencies(prior, codes, 0))
+    t_enc = time.perf_counter() - t0
+    d = codec.RangeDecoder(payload)
+    out = np.zeros(n, np.int64)
+
+    def pick(t: int, f) -> int:
+        out[t] = d(f)
+        return int(out[t])
+
+    t0 = time.perf_counter()
+    codec.run_prior(prior, 0, n, pick)
+    t_dec = time.perf_counter() - t0
+    assert np.array_equal(out, codes)
+    return {"what": f"with prior: {label}", "codes": n, "encode_codes_per_s": round(n / t_enc),
+            "decode_codes_per_s": round(n / t_dec), "overhead_pct": "-"}
+
+
+def _codec_files(vq_path: Path, prior_path: Path, quick: bool) -> list[dict]:
+    """Real .vqs files of the held-out utterances of the VQ-VAE's corpus: bits/s against log2 K x code rate and
+    against the prior's cross-entropy."""
+    import math
+    import tempfile
+
+    import numpy as np
+    import torch.nn.functional as F
+
+    from vqspeech.io.checkpoint import read_meta
+    from vqspeech.registry import load_model
+    from vqspeech.speech import codec
+    from vqspeech.speech.data.audio import load_audio
+    from vqspeech.speech.data.corpora import discover, split_utterances
+    from vqspeech.speech.inference import encode_audio, load_vqvae
+
+    model, meta = load_vqvae(vq_path)
+    prior, pmeta = load_model(prior_path)
+
+    data = read_meta(vq_path)["config"]["data"]
+    utts = discover(data["root"], data.get("layout", "auto"), data.get("mic", "mic1"))
+    split = split_utterances(utts, data.get("valid_fraction", 0.05), read_meta(vq_path)["config"]["train"]["seed"],
+                             data.get("unseen_speakers"))
+    held = set(split["valid"] + split["test_unseen"])
+    chosen = [u for u in utts if u.id in held][: 4 if quick else 50]
+    tot = {"seconds": 0.0, "codes": 0, "file_prior": 0, "payload_prior": 0, "file_uni": 0, "payload_uni": 0,
+           "ce_bits": 0.0}
+    with tempfile.TemporaryDirectory() as tmp:
+        for u in chosen:
+            audio = load_audio(u.path, meta.sample_rate)
+            codes = encode_audio(model, [audio])[0]
+            spk = u.speaker if u.speaker in meta.speakers else None
+            a = codec.encode_codes(codes, Path(tmp) / "p.vqs", vqvae=vq_path, prior=prior_path, speaker=spk,
+                                   num_samples=len(audio))
+            b = codec.encode_codes(codes, Path(tmp) / "u.vqs", vqvae=vq_path, speaker=spk, num_samples=len(audio))
+            assert np.array_equal(codec.read_codes(Path(tmp) / "p.vqs")[0], codes)
+            row = pmeta["speakers"].index(a["speaker"]) if a["speaker"] in pmeta["speakers"] else 0
+            with torch.no_grad():
+                logits = prior.logits(torch.as_tensor(codes)[None], torch.tensor([row]))[0].double()
+            tot["ce_bits"] += float(F.cross_entropy(logits.T, torch.as_tensor(codes), reduction="sum")) / math.log(2)
+            tot["seconds"] += len(audio) / meta.sample_rate
+            tot["codes"] += len(codes)
+            for key, info in (("prior", a), ("uni", b)):
+                tot[f"file_{key}"] += info["bytes"] * 8
+                tot[f"payload_{key}"] += info["payload_bytes"] * 8
+    s = tot["seconds"]
+    rate = meta.sample_rate / meta.hop_length
+    out = {"what": f"{len(chosen)} held-out utterances ({s:.1f} s)", "K": meta.num_codes,
+           "log2K_x_rate_bps": round(math.log2(meta.num_codes) * rate),
+           "prior_cross_entropy_bps": round(tot["ce_bits"] / s), "payload_bps_prior": round(tot["payload_prior"] / s),
+           "file_bps_prior": round(tot["file_prior"] / s), "overhead_pct_vs_ce": round(
+               100 * (tot["payload_prior"] / tot["ce_bits"] - 1), 2),
+           "payload_bps_unigram": round(tot["payload_uni"] / s), "file_bps_unigram": round(tot["file_uni"] / s),
+           "uint16_bps": round(16 * rate)}
+    return [out]
+
+
+def bench_codec(quick: bool) -> list[dict]:
+    """The .vqs codec: range-coder speed in codes/s, prior-driven coding speed, and (with the demo models under
+    runs/) real bits/s against log2 K x code rate and the prior's cross-entropy."""
+    from vqspeech.speech.models import CodePrior
+    from vqspeech.verbs import load_recipe
+
+    rows = []
+    for k in (512,):
+        rows.append(_coder_speed(k, 5000 if quick else 50000))
+        print_row(rows[-1])
+    vq_path, prior_path = Path(CODEC_MODELS["vqvae"]), Path(CODEC_MODELS["prior"])
+    if prior_path.is_file():
+        from vqspeech.registry import load_model
+
+        prior, _ = load_model(prior_path)
+        label = str(prior_path)
+    else:
+        torch.manual_seed(0)
+        prior = CodePrior(load_recipe("recipes/demo_prior.yaml").model, 512, 8).eval()
+        label = "demo_prior.yaml sizes, random weights"
+    rows.append(_prior_speed(prior, 500 if quick else 2500, label))
+    print_row(rows[-1])
+    if vq_path.is_file() and prior_path.is_file():
+        rows += _codec_files(vq_path, prior_path, quick)
+        print_row(rows[-1])
+    else:
+        print(f"  (no {vq_path} and {prior_path}: run scripts/demo.sh for bits/s of real .vqs files, or pass "
+              "--codec-vqvae/--codec-prior)")
+    return rows
+
+
 SECTIONS: dict[str, Callable[[bool], list[dict]]] = {
     "quantizer": bench_quantizer, "train": bench_train, "generate": bench_generate, "cache": bench_cache,
+    "codec": bench_codec,
 }
 
 
@@ -267,7 +410,10 @@ def main() -> None:
     ap.add_argument("--only", default="")
     ap.add_argument("--json", default="bench_results.json")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--codec-vqvae", default=CODEC_MODELS["vqvae"], help="codec section: speech VQ-VAE checkpoint")
+    ap.add_argument("--codec-prior", default=CODEC_MODELS["prior"], help="codec section: its prior checkpoint")
     args = ap.parse_args()
+    CODEC_MODELS.update(vqvae=args.codec_vqvae, prior=args.codec_prior)
     chosen = [s for s in args.only.split(",") if s] or list(SECTIONS)
     result = {"machine": machine(), "results": {}}
     print(f"machine: {result['machine']}")

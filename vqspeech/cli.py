@@ -90,19 +90,21 @@ def encode(
     shard_index: Annotated[int | None, typer.Option(help="which shard this process encodes")] = None,
     trim: Annotated[bool, typer.Option(help="trim leading/trailing silence (offset kept)")] = False,
     device: Device = "auto",
+    prior: Annotated[Path | None, typer.Option(help="speech codec (-o X.vqs): prior that drives the entropy coder "
+                                                    "(default: a unigram table)")] = None,
 ) -> None:
-    """Encode inputs into a discrete token dataset (re-running skips items already written)."""
+    """Encode inputs into a token dataset (re-running skips items written), or one audio file into a .vqs file."""
     if num_shards is not None and shard_index is None:
         raise InputError("--num-shards needs --shard-index")
     with progress.bar("encode") as cb:
         _commands(checkpoint).encode(inputs, out, checkpoint=checkpoint, fmt=format_, batch_size=batch_size,
                                      num_shards=num_shards, shard_index=shard_index, device=device, trim=trim,
-                                     on_progress=cb)
+                                     on_progress=cb, **({"prior": prior} if prior else {}))
 
 
 @app.command()
 def decode(
-    tokens: Annotated[Path, typer.Argument(help="token dataset directory, one .npz, or a units file")],
+    tokens: Annotated[Path, typer.Argument(help="token dataset directory, one .npz, a units file or a .vqs file")],
     out: Annotated[Path, typer.Option("-o", "--out", help="output directory, or one .wav")],
     checkpoint: Ckpt = None,
     speaker: Annotated[str | None, typer.Option(help="speaker id (default: the one recorded with the tokens)")] = None,
@@ -110,11 +112,13 @@ def decode(
     seed: Seed = 0,
     batch_size: Annotated[int, typer.Option(help="utterances generated together")] = 16,
     device: Device = "auto",
+    prior: Annotated[Path | None, typer.Option(help=".vqs input: its prior, if not at the recorded path")] = None,
 ) -> None:
-    """Decode tokens with the VQ-VAE's decoder."""
+    """Decode tokens (or a .vqs codec file) with the VQ-VAE's decoder."""
     with progress.bar("decode") as cb:
         _commands(checkpoint).decode(tokens, out, checkpoint=checkpoint, speaker=speaker, temperature=temperature,
-                                     seed=seed, batch_size=batch_size, device=device, on_progress=cb)
+                                     seed=seed, batch_size=batch_size, device=device, on_progress=cb,
+                                     **({"prior": prior} if prior else {}))
 
 
 @app.command()
@@ -220,7 +224,7 @@ def speakers(checkpoint: Ckpt = None) -> None:
 
 @app.command()
 def info(path: Path) -> None:
-    """Describe a checkpoint or a token dataset (kind, config, sizes, sha256)."""
+    """Describe a checkpoint, a token dataset or a .vqs codec file (kind, config, sizes, sha256, bits/s)."""
     from vqspeech.verbs import describe
 
     typer.echo(describe(path))

@@ -63,6 +63,10 @@ def describe(path: str | Path) -> str:
         raise InputError(f"{p}: no such file or directory")
     if p.is_dir():
         raise InputError(f"{p}: neither a checkpoint nor a token dataset (no _meta.json)")
+    from vqspeech.speech import codec
+
+    if codec.is_vqs(p):
+        return codec.describe(p)
     meta = read_meta(p)
     lines = [f"checkpoint: {p}", f"kind: {meta.get('kind')}", f"sha256: {sha256_file(p)}",
              f"size: {p.stat().st_size / 2**20:.1f} MiB"]

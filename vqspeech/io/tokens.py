@@ -55,10 +55,21 @@ def write_token_meta(out: Path, meta: dict[str, Any]) -> None:
     write_json(out / META, meta)
 
 
+def _refuse_codec_file(p: Path) -> None:
+    """A ``.vqs`` codec file (by suffix or magic bytes) given where a token dataset is expected."""
+    if p.is_file():
+        with open(p, "rb") as f:
+            magic = f.read(4)
+        if magic == b"\x89VQS" or p.suffix.lower() == ".vqs":
+            raise InputError(f"{p}: is a .vqs codec file, not a token dataset; decode it with `vqspeech decode` "
+                             "(or read its codes with vqspeech.speech.codec.read_codes)")
+
+
 def read_token_meta(path: str | Path) -> dict[str, Any]:
     """The dataset's metadata (0.1 datasets: ``meta.json``)."""
     p = meta_path(path)
     if p is None:
+        _refuse_codec_file(Path(path))
         raise InputError(f"{path}: not a token dataset (no {META})")
     try:
         return json.loads(p.read_text())
@@ -156,6 +167,7 @@ def read_tokens(path: str | Path, columns: tuple[str, ...] | None = None, fmt: s
     if not p.exists():
         raise InputError(f"{p}: no such token dataset")
     if p.is_file():
+        _refuse_codec_file(p)
         if p.suffix == ".npz":
             return [_read_npz(p)]
         return _read_units(p)

@@ -117,13 +117,15 @@ class WaveNet(nn.Module):
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
         teacher: torch.Tensor | None = None,
+        choose=None,
         callback=None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Generate ``steps`` symbols step by step with per-layer caches.
 
         cond: ``[B, C_cond, F]`` with ``F*hop >= steps``; g: ``[B, C_g]``.  ``temperature`` scales the logits
         (0: argmax).  ``teacher: [B, steps]`` feeds given symbols instead of samples and returns the logits
-        ``[B, classes, steps]`` too (used to check generation against ``forward``).
+        ``[B, classes, steps]`` too (used to check generation against ``forward``).  ``choose(t, logits [B,
+        classes]) -> [B]`` picks the symbols of step ``t`` instead (an entropy decoder feeding back what it reads).
         Returns ``(symbols [B, steps] long, logits or None)``.
         """
         cfg = self.cfg
@@ -180,6 +182,8 @@ class WaveNet(nn.Module):
             if teacher is not None:
                 logits_all[:, :, t] = logits
                 x_prev = teacher[:, t]
+            elif choose is not None:
+                x_prev = choose(t, logits)
             elif temperature <= 0:
                 x_prev = logits.argmax(1)
             else:

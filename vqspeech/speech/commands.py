@@ -30,6 +30,7 @@ from vqspeech.io.tokens import (
     write_token_meta,
 )
 from vqspeech.registry import load_model
+from vqspeech.speech import codec
 from vqspeech.speech.config import SPEECH_PRIOR, SPEECH_VQVAE, SpeechMeta
 from vqspeech.speech.data.audio import load_audio, save_wav, trim_silence
 from vqspeech.speech.data.corpora import expand_inputs
@@ -59,12 +60,21 @@ def encode(
     inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path | None = None, fmt: str = "parquet",
     batch_size: int = 16, num_shards: int | None = None, shard_index: int | None = None,
     shard_utterances: int = 256, chunk_frames: int = 4096, device: str = "cpu", trim: bool = False,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None, prior: str | Path | None = None,
 ) -> dict[str, int]:
     """Encode ``inputs`` into the token dataset ``out``.  Returns counts ``{"written", "skipped", "failed"}``.
+    An ``out`` ending in ``.vqs`` is the codec instead (one input; ``prior`` drives its entropy coder).
 
     Raises :class:`InputError` when every input failed, :class:`VQSpeechError` (exit 1) when some did.
     """
+    if Path(out).suffix.lower() == codec.SUFFIX:
+        if len(inputs) != 1:
+            raise InputError(f"{out}: a {codec.SUFFIX} file holds one utterance; give one input, not {len(inputs)}")
+        codec.encode_file(inputs[0], out, checkpoint=checkpoint, prior=prior, batch_size=batch_size, device=device)
+        return {"written": 1, "skipped": 0, "failed": 0}
+    for item in inputs:
+        if codec.is_vqs(item):
+            raise InputError(f"{item}: is a {codec.SUFFIX} codec file, not audio; decode it with `vqspeech decode`")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if num_shards is None:
         num_shards, shard_index = world, int(os.environ.get("RANK", "0"))
@@ -146,9 +156,13 @@ def _checked_codes(rows: list[dict[str, Any]], source: str | Path, num_codes: in
 def decode(
     tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None = None, speaker: str | None = None,
     temperature: float = 1.0, seed: int = 0, batch_size: int = 16, device: str = "cpu",
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None, prior: str | Path | None = None,
 ) -> list[Path]:
-    """Decode a token dataset / ``.npz`` / units file to wavs (``out`` a directory, or one ``.wav``)."""
+    """Decode a token dataset / ``.npz`` / units file / ``.vqs`` file to wavs (``out`` a directory, or one
+    ``.wav``)."""
+    if codec.is_vqs(tokens):
+        return [codec.decode_file(tokens, out, checkpoint=checkpoint, prior=prior, speaker=speaker,
+                                  temperature=temperature, seed=seed, device=device, on_progress=on_progress)]
     out = Path(out)
     single = out.suffix.lower() == ".wav"
     _check_output(out, single)
