@@ -83,3 +83,4 @@ def test_units_and_npz_keep_shape(tmp_path: Path) -> None:
         rows = read_tokens(out, fmt=fmt)
         assert rows[0]["codes"] == list(range(6))
         assert rows[0]["shape"] == ([2, 3] if fmt == "npz" else [6])  # a units line is flat by definition
+
