@@ -40,14 +40,16 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{p}: is a directory, not a checkpoint file")
     size = p.stat().st_size
     with open(p, "rb") as f:
-        head = f.read(8)
-        if head[:2] == b"PK" or head[:1] == b"\x80":
+        head = f.read(9)
+        # A safetensors header (JSON) starts at byte 8; only then can the length bytes look like "PK" or 0x80.
+        if head[8:9] != b"{" and (head[:2] == b"PK" or head[:1] == b"\x80"):
             raise CheckpointError(
                 f"{p}: is a PyTorch pickle (.pt); vqspeech only loads .safetensors checkpoints and never unpickles"
             )
-        if len(head) < 8:
+        if len(head) < 9:
             raise CheckpointError(f"{p}: too short to be a checkpoint (truncated?)")
-        (n,) = struct.unpack("<Q", head)
+        (n,) = struct.unpack("<Q", head[:8])
+        f.seek(8)
         if n > min(size - 8, 100 << 20):
             raise CheckpointError(f"{p}: not a safetensors checkpoint (bad header)")
         try:
