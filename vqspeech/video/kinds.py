@@ -1,0 +1,14 @@
+"""The video family's kinds, read by :mod:`vqspeech.registry`."""
+
+from __future__ import annotations
+
+from vqspeech.registry import Kind
+from vqspeech.video.config import VIDEO_PRIOR, VIDEO_VQVAE, VideoPriorConfig, VideoVQVAEConfig
+from vqspeech.video.tasks import VideoPriorTask, VideoVQVAETask, build_prior, build_vqvae
+
+COMMANDS = "vqspeech.video.commands"
+
+KINDS = [
+    Kind(VIDEO_VQVAE, "video", "vqvae", VideoVQVAEConfig, build_vqvae, VideoVQVAETask, COMMANDS),
+    Kind(VIDEO_PRIOR, "video", "prior", VideoPriorConfig, build_prior, VideoPriorTask, COMMANDS),
+]
