@@ -38,8 +38,9 @@ def corpus_maze(out: str | Path, *, train: int = 200, test: int = 20, length: in
 
 
 def corpus_vizdoom(out: str | Path, *, train: int = 100, test: int = 10, length: int = 100, size: int = 84,
-                   seed: int = 0, scenario: str = "freedoom") -> dict[str, Any]:
-    """``vqspeech corpus vizdoom OUT [--train N] [--test N] [--length T] [--size S] [--seed S]``: record
+                   seed: int = 0, scenario: str = "my_way_home") -> dict[str, Any]:
+    """``vqspeech corpus vizdoom OUT [--train N] [--test N] [--length T] [--size S] [--seed S] [--scenario S]``:
+    record
     ViZDoom/Freedoom episodes with a scripted agent (the ``video`` extra)."""
     try:
         from vqspeech.video.data.vizdoom import build_vizdoom_corpus

@@ -249,7 +249,8 @@ class VideoPriorTask(_VideoTask):
                 actions, -1))):
             nll = torch.cat([model.nll(codes[s : s + 8].to(device), a[s : s + 8].to(device)).cpu()
                              for s in range(0, len(codes), 8)])
-            out[name] = float(nll[:, k:].mean()) / n  # frames with a full context
+            full = nll[:, k:] if nll.shape[1] > k else nll  # frames with a full context, where there are any
+            out[name] = float(full.mean()) / n
         return out
 
     def final_report(self, model: nn.Module, device: torch.device) -> FloatStats:
