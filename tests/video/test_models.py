@@ -123,3 +123,23 @@ def test_every_video_recipe_validates() -> None:
         cfg = verbs.load_recipe(p)
         if p.stem.startswith(("maze", "dmlab")):
             assert cfg.task.startswith("video-"), p
+
+
+def test_two_stage_global_model(maze16: Path, tiny_vqvae: Path, tmp_path: Path) -> None:
+    """The second stage: 4x4 frame codes -> 3 latents -> PixelCNN decoder; trains, saves, samples a grid."""
+    from vqspeech import verbs
+    from vqspeech.video import commands
+
+    ck = verbs.train("recipes/maze_global.yaml", out=tmp_path / "g", max_steps=15, device="cpu", overrides=[
+        f"data.root={maze16}", f"data.vqvae={tiny_vqvae}", "data.frame_size=16", "model.channels=16",
+        "model.encoder_layers=1", "model.pixelcnn_layers=1", "model.kernel=3", "model.out_hidden=16",
+        "quantizer.num_codes=8", "quantizer.dim=4", "train.batch_size=8", "train.valid_every=0",
+        "train.max_minutes=0", "train.checkpoint_every=0"])
+    model, meta = load_model(ck, expect="video-global")
+    assert meta["latents"] == 3 and meta["frame_latent_shape"] == [4, 4]
+    codes = torch.randint(0, 16, (2, 4, 4))
+    assert model.encode(codes).shape == (2, 3)
+    assert (tmp_path / "g" / "global_reconstructions.png").exists()
+    png = commands.sample(tmp_path / "grid.png", ck, n=3, device="cpu")
+    z = np.load(png.with_suffix(".npz"))
+    assert z["latents"].shape == (3, 3) and z["frames"].shape == (3, 16, 16, 3)

@@ -12,7 +12,7 @@ import numpy as np
 
 from vqspeech import progress
 from vqspeech.errors import InputError, VQSpeechError
-from vqspeech.video.config import VIDEO_PRIOR, VIDEO_VQVAE
+from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE
 from vqspeech.video.data.episodes import EpisodeSet, list_episodes, parse_actions, read_episode, read_meta
 from vqspeech.video.inference import _device, decode_frames, encode_frames, rollout
 
@@ -180,27 +180,60 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
     return written
 
 
-def _models(checkpoint: str | Path | None, vqvae: str | Path | None) -> tuple[Any, dict, Any, dict]:
-    """``(prior, prior meta, frame VQ-VAE, its meta)``: the VQ-VAE is ``vqvae`` or the one the prior records (its
-    sha256 checked)."""
+def _models(checkpoint: str | Path | None, vqvae: str | Path | None, kind: str = VIDEO_PRIOR
+            ) -> tuple[Any, dict, Any, dict]:
+    """``(prior, prior meta, frame VQ-VAE, its meta)``: the VQ-VAE is ``vqvae`` or the one the prior (or the
+    second stage, ``kind``) records (its sha256 checked)."""
     from vqspeech.io.atomic import sha256_file
     from vqspeech.registry import load_model
 
-    pc = _checkpoint(checkpoint, (VIDEO_PRIOR,), hint=PRIOR_HINT)
-    prior, pmeta = load_model(pc, expect=VIDEO_PRIOR)
+    pc = _checkpoint(checkpoint, (kind,), hint=PRIOR_HINT)
+    prior, pmeta = load_model(pc, expect=kind)
     vq_path = Path(vqvae) if vqvae is not None else Path(pmeta["vqvae_path"])
     if not vq_path.exists():
         raise InputError(f"{vq_path}: the prior's VQ-VAE is not there; pass --vqvae")
     vq, vmeta = load_model(vq_path, expect=VIDEO_VQVAE)
     if vqvae is None and sha256_file(vq_path) != pmeta.get("vqvae_sha256"):
         raise InputError(f"{vq_path}: not the VQ-VAE this prior was trained on (sha256 differs); pass --vqvae")
-    if int(vmeta["num_codes"]) != int(pmeta["num_codes"]):
-        raise InputError(f"{vq_path}: has {vmeta['num_codes']} codes but the prior models {pmeta['num_codes']}")
+    want = int(pmeta["frame_num_codes"] if kind == VIDEO_GLOBAL else pmeta["num_codes"])
+    if int(vmeta["num_codes"]) != want:
+        raise InputError(f"{vq_path}: has {vmeta['num_codes']} codes but {pc} models {want}")
     return prior, pmeta, vq, vmeta
 
 
-def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: str | Path, vqvae: str | Path | None
-           = None, actions: str | None = None, actions_from: bool = False, context_frames: int = 6,
+def sample_global(out: str | Path, checkpoint: str | Path | None = None, *, vqvae: str | Path | None = None,
+                  n: int = 16, seed: int = 0, temperature: float = 1.0, device: str = "auto",
+                  ncol: int = 8) -> Path:
+    """``vqspeech sample -o OUT.png -c GLOBAL [-n 16]``: frames from ``n`` uniformly drawn triples of global
+    latents (27 bits each), their code maps drawn by the PixelCNN decoder, decoded by the frame VQ-VAE; a PNG
+    grid plus ``OUT.npz`` (``latents``, ``codes``, ``frames``)."""
+    import torch
+
+    from vqspeech.video.eval import save_strip
+
+    if n < 1:
+        raise InputError(f"-n must be >= 1, not {n}")
+    dev = _device(device)
+    model, gmeta, vq, _ = _models(checkpoint, vqvae, kind=VIDEO_GLOBAL)
+    gen = torch.Generator().manual_seed(seed)
+    latents = torch.randint(0, model.num_codes, (n, model.num_latents), generator=gen)
+    model.eval().to(dev)
+    codes = model.decode(latents.to(dev), temperature=temperature, generator=gen).cpu().numpy()
+    frames = decode_frames(vq, codes, device=dev)
+    out = Path(out)
+    base = out.with_suffix("") if out.suffix.lower() in (".png", ".npz") else out
+    rows = [frames[i : i + ncol] for i in range(0, n, ncol)]
+    if len(rows) > 1 and len(rows[-1]) < ncol:
+        rows[-1] = np.concatenate([rows[-1], np.full((ncol - len(rows[-1]), *frames.shape[1:]), 255, np.uint8)])
+    save_strip(rows, base.with_suffix(".png"), scale=2)
+    np.savez(base.with_suffix(".npz"), latents=latents.numpy(), codes=codes.astype(np.uint16), frames=frames)
+    progress.say(f"sampled {n} frame(s) from {model.num_latents} latents each -> {base.with_suffix('.png')}")
+    return base.with_suffix(".png")
+
+
+def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: str | Path | None = None,
+           vqvae: str | Path | None = None, actions: str | None = None, actions_from: bool = False,
+           context_frames: int = 6,
            steps: int | None = None, start: int = 0, n: int = 1, seed: int = 0, temperature: float = 0.0,
            fps: float = 4.0, device: str = "auto") -> Path:
     """``vqspeech sample -o OUT.gif -c PRIOR --context EPISODE.npz (--actions forward,... | --actions-from)
@@ -213,8 +246,14 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: st
     the true continuation above it when the actions are the episode's own) and ``OUT.npz`` (``codes``,
     ``video``, ``actions``).  Temperature 0 takes the most likely code at each position.
     """
+    from vqspeech.io.checkpoint import read_meta
     from vqspeech.video.eval import save_gif, save_strip
 
+    if checkpoint is not None and read_meta(checkpoint).get("kind") == VIDEO_GLOBAL:
+        return sample_global(out, checkpoint, vqvae=vqvae, n=n, seed=seed, temperature=temperature or 1.0,
+                             device=device)
+    if context is None:
+        raise InputError("sample: give --context EPISODE.npz (its first frames start the rollout)")
     if n < 1:
         raise InputError(f"-n must be >= 1, not {n}")
     if temperature < 0:
@@ -325,4 +364,5 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
     return report
 
 
-__all__ = ["corpus_maze", "corpus_vizdoom", "encode", "decode", "sample", "evaluate", "expand_episodes"]
+__all__ = ["corpus_maze", "corpus_vizdoom", "encode", "decode", "sample", "sample_global", "evaluate",
+           "expand_episodes"]

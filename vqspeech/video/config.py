@@ -90,3 +90,43 @@ class VideoPriorConfig:
     model: VideoPriorModel = field(default_factory=VideoPriorModel)
     quantizer: NoSection = field(default_factory=NoSection)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+VIDEO_GLOBAL = "video-global"
+
+
+@dataclass
+class GlobalData(VideoData):
+    """Section ``data`` of the two-stage model: the episodes (``root``) and the frame VQ-VAE (``vqvae``) whose code
+    maps the second stage compresses."""
+
+    vqvae: str = ""
+
+
+@dataclass
+class GlobalModelConfig:
+    """Section ``model`` of the second-stage VQ-VAE (paper, section 4.2): the frame's code map (e.g. 21x21) ->
+    ``latents`` global codes (paper: 3 of K = 512, 27 bits) -> a Gated PixelCNN decoder over the code map
+    conditioned on them.
+
+    channels: width of the encoder convolutions and of the PixelCNN.  encoder_layers: strided 3x3 convolutions
+    before global average pooling.  cond_layers: 3x3 convolutions turning the latents (plus a learned position
+    map) into the PixelCNN's conditioning map.
+    """
+
+    latents: int = 3
+    channels: int = 64
+    encoder_layers: int = 3
+    cond_layers: int = 2
+    pixelcnn_layers: int = 6
+    kernel: int = 5
+    out_hidden: int = 256
+
+
+@dataclass
+class VideoGlobalConfig:
+    task: str = VIDEO_GLOBAL
+    data: GlobalData = field(default_factory=GlobalData)
+    model: GlobalModelConfig = field(default_factory=GlobalModelConfig)
+    quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)

@@ -18,7 +18,7 @@ from vqspeech.nn.conv import Decoder2d, Encoder2d
 from vqspeech.nn.pixelcnn import GatedPixelCNN
 from vqspeech.quantize import VectorQuantizer
 from vqspeech.train.recipe import QuantizerConfig
-from vqspeech.video.config import FrameModelConfig, VideoPriorModel
+from vqspeech.video.config import FrameModelConfig, GlobalModelConfig, VideoPriorModel
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:
@@ -183,4 +183,71 @@ class VideoPrior(nn.Module):
         return pick.view(len(past), *self.latent_shape).to(past.device)
 
 
-__all__ = ["FrameVQVAE", "FrameOutput", "VideoPrior", "to_unit", "to_uint8"]
+__all__ = ["FrameVQVAE", "FrameOutput", "VideoPrior", "GlobalVQVAE", "GlobalOutput", "to_unit", "to_uint8"]
+
+
+class GlobalOutput(NamedTuple):
+    """``nll``: ``[B]`` nats per code map; ``latents``: ``[B, L]``; VQ statistics (scalars)."""
+
+    nll: torch.Tensor
+    latents: torch.Tensor
+    vq_loss: torch.Tensor
+    perplexity: torch.Tensor
+    codes_used: torch.Tensor
+
+
+class GlobalVQVAE(nn.Module):
+    """The paper's second stage: a frame's code map ``[B, h, w]`` (``frame_codes`` values) -> ``L`` global codes
+    (``[B, L]``, K each) -> a Gated PixelCNN over the code map conditioned on them.
+
+    forward(codes) -> :class:`GlobalOutput`; ``encode(codes) -> [B, L]``; ``decode(latents, temperature,
+    generator) -> [B, h, w]`` (sampled in raster order; temperature 0: the most likely code each time).
+    """
+
+    def __init__(self, cfg: GlobalModelConfig, quantizer: QuantizerConfig, frame_codes: int,
+                 latent_shape: tuple[int, int] | list[int], restart_threshold: float = 0.0) -> None:
+        super().__init__()
+        self.frame_codes, self.num_codes, self.num_latents = frame_codes, quantizer.num_codes, cfg.latents
+        self.latent_shape = (int(latent_shape[0]), int(latent_shape[1]))
+        c, d = cfg.channels, quantizer.dim
+        self.embed = nn.Embedding(frame_codes, c)
+        layers: list[nn.Module] = []
+        for _ in range(cfg.encoder_layers):
+            layers += [nn.Conv2d(c, c, 3, stride=2, padding=1), nn.ReLU()]
+        self.encoder = nn.Sequential(*layers)
+        self.to_latents = nn.Linear(c, cfg.latents * d)
+        self.quantizer = VectorQuantizer(quantizer.num_codes, d, beta=quantizer.beta, ema=quantizer.ema,
+                                         decay=quantizer.decay, chunk_size=quantizer.chunk_size,
+                                         restart_threshold=restart_threshold, init=quantizer.init)
+        self.from_latents = nn.Linear(cfg.latents * d, c)
+        self.pos = nn.Parameter(torch.randn(1, c, *self.latent_shape) * 0.02)
+        self.cond = nn.ModuleList(nn.Conv2d(c, c, 3, padding=1) for _ in range(cfg.cond_layers))
+        self.pixelcnn = GatedPixelCNN(frame_codes, channels=c, layers=cfg.pixelcnn_layers, kernel=cfg.kernel,
+                                      out_hidden=cfg.out_hidden, cond_channels=c)
+
+    def _z(self, codes: torch.Tensor) -> torch.Tensor:
+        """``[B, h, w]`` -> continuous latents ``[B, D, L]``."""
+        x = self.encoder(self.embed(codes).permute(0, 3, 1, 2)).mean((2, 3))
+        return self.to_latents(x).view(len(codes), self.num_latents, -1).transpose(1, 2)
+
+    def _cond(self, zq: torch.Tensor) -> torch.Tensor:
+        x = self.pos + self.from_latents(zq.flatten(1))[:, :, None, None]
+        for conv in self.cond:
+            x = x + conv(torch.relu(x))
+        return x
+
+    def forward(self, codes: torch.Tensor) -> GlobalOutput:
+        vq = self.quantizer(self._z(codes))
+        nll = self.pixelcnn.nll(codes, cond=self._cond(vq.quantized.transpose(1, 2)))
+        return GlobalOutput(nll, vq.codes, vq.loss, vq.perplexity, vq.codes_used)
+
+    @torch.no_grad()
+    def encode(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.quantizer(self._z(codes)).codes
+
+    @torch.no_grad()
+    def decode(self, latents: torch.Tensor, *, temperature: float = 0.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        cond = self._cond(self.quantizer.embed(latents).transpose(1, 2))
+        return self.pixelcnn.sample(len(latents), self.latent_shape, temperature=temperature, generator=generator,
+                                    cond=cond)

@@ -10,9 +10,16 @@ import torch
 from torch import nn
 
 from vqspeech.errors import InputError
-from vqspeech.video.config import VIDEO_PRIOR, VIDEO_VQVAE, VideoPriorConfig, VideoVQVAEConfig
+from vqspeech.video.config import (
+    VIDEO_GLOBAL,
+    VIDEO_PRIOR,
+    VIDEO_VQVAE,
+    VideoGlobalConfig,
+    VideoPriorConfig,
+    VideoVQVAEConfig,
+)
 from vqspeech.video.data.episodes import FrameStore, load_store
-from vqspeech.video.models import FrameVQVAE, VideoPrior
+from vqspeech.video.models import FrameVQVAE, GlobalVQVAE, VideoPrior
 
 FloatStats = dict[str, float]
 
@@ -37,6 +44,15 @@ def build_vqvae(config: VideoVQVAEConfig, meta: dict[str, Any] | None = None) ->
 def build_prior(config: VideoPriorConfig, meta: dict[str, Any]) -> VideoPrior:
     """The prior needs ``num_codes``, the action names and the latent shape, from checkpoint metadata."""
     return VideoPrior(config.model, int(meta["num_codes"]), len(meta["actions"]), meta["latent_shape"])
+
+
+def build_global(config: VideoGlobalConfig, meta: dict[str, Any]) -> GlobalVQVAE:
+    """The second stage needs the frame VQ-VAE's ``frame_num_codes`` and ``frame_latent_shape`` (metadata)."""
+    tq = config.quantizer
+    restart = tq.restart_threshold * config.train.batch_size * config.model.latents / tq.num_codes \
+        if tq.restart_threshold else 0
+    return GlobalVQVAE(config.model, tq, int(meta["frame_num_codes"]), meta["frame_latent_shape"],
+                       restart_threshold=restart)
 
 
 class _VideoTask:
@@ -257,4 +273,84 @@ class VideoPriorTask(_VideoTask):
         return self.validate(model, device)
 
 
-__all__ = ["VideoVQVAETask", "VideoPriorTask", "build_vqvae", "build_prior"]
+class VideoGlobalTask(VideoPriorTask):
+    """The two-stage model's second stage, trained on the code maps of random training frames (encoded once by
+    the frame VQ-VAE ``data.vqvae`` and cached)."""
+
+    kind = VIDEO_GLOBAL
+
+    @property
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            self._codes = self._encode(self.train_set, "train")
+        return self._codes
+
+    def build_model(self) -> nn.Module:
+        return build_global(self.config, self.meta())
+
+    def meta(self) -> dict[str, Any]:
+        model, meta, sha = self.vqvae
+        return {"actions": list(meta.get("actions", [])), "frame_size": int(meta["frame_size"]),
+                "num_codes": self.config.quantizer.num_codes, "latents": self.config.model.latents,
+                "frame_num_codes": int(meta["num_codes"]), "frame_latent_shape": list(model.latent_shape),
+                "vqvae_path": str(self.config.data.vqvae), "vqvae_sha256": sha}
+
+    def describe(self) -> str:
+        c = self.codes
+        return (f"{len(c)} frame code maps of {c.shape[1]}x{c.shape[2]} (K = {self.vqvae[1]['num_codes']}) -> "
+                f"{self.config.model.latents} latents of K = {self.config.quantizer.num_codes}, from "
+                f"{self.config.data.root}")
+
+    def samples_per_batch(self) -> int:
+        return self.config.train.batch_size
+
+    def batch(self, seed: int) -> tuple[torch.Tensor, ...]:
+        """``(codes [B, h, w],)``: code maps of random training frames."""
+        rng = np.random.default_rng(seed)
+        idx = rng.integers(0, len(self.codes), self.config.train.batch_size)
+        return (torch.from_numpy(self.codes[idx].astype(np.int64)),)
+
+    def loss(self, model: nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, FloatStats]:
+        codes = batch[0].to(_device_of(model))
+        out = model(codes)
+        nll = out.nll.mean() / codes[0].numel()
+        return nll + out.vq_loss, {"bits_per_code": float(nll.detach()) / np.log(2),
+                                   "vq_loss": float(out.vq_loss.detach()), "perplexity": float(out.perplexity),
+                                   "codes_used": float(out.codes_used)}
+
+    def _valid_maps(self, n: int = 64) -> np.ndarray:
+        if self._valid_codes is None:
+            self._valid_codes = self._encode(self.valid_set, "test")
+        idx = np.unique(np.linspace(0, len(self._valid_codes) - 1, min(n, len(self._valid_codes))).round()
+                        .astype(np.int64))
+        return self._valid_codes[idx].astype(np.int64)
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module, device: torch.device) -> FloatStats:
+        c = torch.from_numpy(self._valid_maps()).to(device)
+        out = model(c)
+        return {"valid_bits_per_code": float(out.nll.mean()) / (c[0].numel() * np.log(2)),
+                "valid_latents_used": float(len(torch.unique(out.latents)))}
+
+    def final_report(self, model: nn.Module, device: torch.device) -> FloatStats:
+        """Adds the PSNR of frames rebuilt from their 3 latents alone (greedy PixelCNN decoding) vs the frame
+        VQ-VAE's own reconstructions, and a grid (truth, frame VQ-VAE, from the latents)."""
+        from PIL import Image
+
+        from vqspeech.video.eval import psnr
+        from vqspeech.video.inference import decode_frames
+
+        res = self.validate(model, device)
+        vq = self.vqvae[0]
+        c = self._valid_maps(8)
+        lat = model.encode(torch.from_numpy(c).to(device))
+        rebuilt = model.decode(lat).cpu().numpy()
+        a, b = decode_frames(vq, c), decode_frames(vq, rebuilt)
+        res["psnr_from_latents_vs_vqvae"] = psnr(b, a)
+        res["code_accuracy_from_latents"] = float((rebuilt == c).mean())
+        Image.fromarray(np.concatenate([np.concatenate(list(a), 1), np.concatenate(list(b), 1)], 0)).save(
+            self.run_dir / "global_reconstructions.png")
+        return res
+
+
+__all__ = ["VideoVQVAETask", "VideoPriorTask", "VideoGlobalTask", "build_vqvae", "build_prior", "build_global"]
