@@ -6,6 +6,9 @@
 * ``rollout_no_actions``: the same model with the actions withheld;
 * ``teacher_forced``: one-step predictions, each from the true frames before it.
 
+PSNR per step is that of the step's mean squared error over the windows (``10 log10(255^2 / mean MSE)``): a mean
+of per-frame PSNRs would be dominated by the windows where nothing moves (copy-last is then exact, infinite dB).
+
 SSIM is scikit-image's (Gaussian-free 7x7 windows over each colour channel, data range 255).  Strips and GIFs
 are written with Pillow.
 """
@@ -21,6 +24,16 @@ from vqspeech.video.inference import decode_frames, encode_frames, rollout, teac
 from vqspeech.video.models import FrameVQVAE, VideoPrior
 
 METHODS = ("ceiling", "rollout", "teacher_forced", "rollout_no_actions", "copy_last")
+
+
+def mse_frames(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-frame mean squared error (``uint8`` units) of ``[..., H, W, 3]`` arrays -> ``[...]``."""
+    d = (a.astype(np.float64) - b.astype(np.float64)) ** 2
+    return d.reshape(*a.shape[:-3], -1).mean(-1)
+
+
+def psnr_of_mse(mse: np.ndarray | float) -> np.ndarray:
+    return 10 * np.log10(255.0**2 / np.maximum(mse, 1e-10))
 
 
 def psnr_frames(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -47,14 +60,12 @@ def ssim_frames(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def windows(videos: list[np.ndarray], actions: list[np.ndarray], length: int, max_windows: int
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Non-overlapping windows of ``length`` frames from the episodes, at most ``max_windows`` spread over
-    episodes first -> ``(video [N, length, H, W, 3], actions [N, length])``."""
-    picks = []
-    for start in range(0, max(len(v) for v in videos) - length + 1, length):
-        for e, v in enumerate(videos):
-            if start + length <= len(v):
-                picks.append((e, start))
-    picks = picks[:max_windows]
+    """Non-overlapping windows of ``length`` frames from the episodes, at most ``max_windows`` of them spread
+    evenly over all (episode, start) pairs (so over episodes and over times within them) -> ``(video [N, length,
+    H, W, 3], actions [N, length])``."""
+    picks = [(e, s) for e, v in enumerate(videos) for s in range(0, len(v) - length + 1, length)]
+    if len(picks) > max_windows:
+        picks = [picks[i] for i in np.linspace(0, len(picks) - 1, max_windows).round().astype(int)]
     if not picks:
         return np.zeros((0, length, 1, 1, 3), np.uint8), np.zeros((0, length), np.int64)
     return (np.stack([videos[e][s : s + length] for e, s in picks]),
@@ -92,7 +103,7 @@ def evaluate_rollouts(vq: FrameVQVAE, prior: VideoPrior | None, video: np.ndarra
                                                       seed=seed, device=device))
     order = [m for m in METHODS if m in frames]
     return {"steps": steps, "windows": n, "context": context,
-            "psnr": {m: psnr_frames(frames[m], truth).mean(0).tolist() for m in order},
+            "psnr": {m: psnr_of_mse(mse_frames(frames[m], truth).mean(0)).tolist() for m in order},
             "ssim": {m: ssim_frames(frames[m], truth).mean(0).tolist() for m in order},
             "frames": frames, "truth": truth}
 
@@ -144,5 +155,5 @@ def save_strip(rows: list[np.ndarray], path: str | Path, pad: int = 2, scale: in
     return path
 
 
-__all__ = ["psnr", "psnr_frames", "ssim_frames", "windows", "evaluate_rollouts", "markdown", "save_gif",
-           "save_strip", "METHODS"]
+__all__ = ["psnr", "psnr_frames", "mse_frames", "psnr_of_mse", "ssim_frames", "windows", "evaluate_rollouts",
+           "markdown", "save_gif", "save_strip", "METHODS"]
