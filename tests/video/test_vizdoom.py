@@ -22,3 +22,17 @@ def test_vizdoom_corpus_is_deterministic_and_loads(tmp_path: Path) -> None:
     assert es.load(0).video.shape == (8, 32, 32, 3) and es.meta.source == "vizdoom"
     with pytest.raises(InputError, match="--scenario must be one of"):
         record_vizdoom_episode(0, 2, 32, scenario="nope")
+
+
+def test_vizdoom_episodes_train_through_the_same_recipes(tmp_path: Path) -> None:
+    pytest.importorskip("vizdoom")
+    from tests.video.conftest import TINY_PRIOR, TINY_VQ
+    from vqspeech import verbs
+    from vqspeech.video.data.vizdoom import build_vizdoom_corpus
+
+    build_vizdoom_corpus(tmp_path / "vd", train=2, test=1, length=10, size=16)
+    vq = verbs.train("recipes/maze.yaml", out=tmp_path / "vq", overrides=[f"data.root={tmp_path / 'vd'}", *TINY_VQ],
+                     max_steps=3, device="cpu")
+    prior = verbs.train("recipes/maze_video.yaml", out=tmp_path / "p", max_steps=3, device="cpu",
+                        overrides=[f"data.root={tmp_path / 'vd'}", f"data.vqvae={vq}", *TINY_PRIOR])
+    assert prior.exists()
