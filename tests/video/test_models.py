@@ -143,3 +143,19 @@ def test_two_stage_global_model(maze16: Path, tiny_vqvae: Path, tmp_path: Path) 
     png = commands.sample(tmp_path / "grid.png", ck, n=3, device="cpu")
     z = np.load(png.with_suffix(".npz"))
     assert z["latents"].shape == (3, 3) and z["frames"].shape == (3, 16, 16, 3)
+
+
+def test_checkpoint_whose_header_length_reads_pk_loads(tmp_path: Path) -> None:
+    """A safetensors header of 0x4B50 bytes starts the file with b"PK": still a checkpoint, not a pickle."""
+    import struct
+
+    from vqspeech.io.checkpoint import read_meta, save_checkpoint
+
+    path = tmp_path / "pk.safetensors"
+    pad = 0
+    for _ in range(3):
+        save_checkpoint(path, torch.nn.Linear(1, 1), {"kind": VIDEO_VQVAE, "pad": "x" * pad})
+        (n,) = struct.unpack("<Q", path.read_bytes()[:8])
+        pad += 0x4B50 - n
+    assert path.read_bytes()[:2] == b"PK"
+    assert read_meta(path)["kind"] == VIDEO_VQVAE

@@ -10,6 +10,7 @@ the 160x120 screen, resized to ``size x size``.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ def _game(scenario: str, seed: int) -> Any:
         raise InputError(f"--scenario must be one of {', '.join(SCENARIOS)}, not {scenario!r}")
     game = vzd.DoomGame()
     game.load_config(os.path.join(vzd.scenarios_path, f"{scenario}.cfg"))
+    # ViZDoom writes its settings file into the working directory unless told otherwise.
+    game.set_doom_config_path(os.path.join(tempfile.gettempdir(), "vqspeech_vizdoom.ini"))
     game.set_window_visible(False)
     game.set_sound_enabled(False)
     game.set_screen_resolution(vzd.ScreenResolution.RES_160X120)
