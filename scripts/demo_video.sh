@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The video demo: a seeded maze corpus, the frame VQ-VAE and the action-conditioned prior on CPU, per-step
 # rollout evaluation and Figure-7-like strips, ending in runs/maze/report.md.
-#   VQSPEECH_VIDEO_MINUTES        frame VQ-VAE training time (default 8)
-#   VQSPEECH_VIDEO_PRIOR_MINUTES  video prior training time (default 8)
-#   VQSPEECH_VIDEO_EPISODES       training episodes of the corpus (default 150)
+#   VQSPEECH_VIDEO_MINUTES         frame VQ-VAE training time (default 6)
+#   VQSPEECH_VIDEO_PRIOR_MINUTES   video prior training time (default 8)
+#   VQSPEECH_VIDEO_GLOBAL_MINUTES  two-stage (3-latent) model training time (default 4; 0 skips it)
+#   VQSPEECH_VIDEO_EPISODES        training episodes of the corpus (default 150)
+# On a machine whose cores are busy with other work, OMP_NUM_THREADS=1 trains these small models faster.
 #   PY                            the Python to use (default .venv/bin/python, created by scripts/_venv.sh)
 # Until the CLI wires the video commands this calls their Python functions; re-running reuses what is built.
 set -euo pipefail
@@ -13,12 +15,14 @@ if [ -z "${PY:-}" ]; then
     ensure_venv "demo"
     PY=.venv/bin/python
 fi
-MIN="${VQSPEECH_VIDEO_MINUTES:-8}"
+MIN="${VQSPEECH_VIDEO_MINUTES:-6}"
 PMIN="${VQSPEECH_VIDEO_PRIOR_MINUTES:-8}"
+GMIN="${VQSPEECH_VIDEO_GLOBAL_MINUTES:-4}"
 EPS="${VQSPEECH_VIDEO_EPISODES:-150}"
 RUN=runs/maze
 CK=$RUN/checkpoints/last.safetensors
 PCK=runs/maze_video/checkpoints/last.safetensors
+GCK=runs/maze_global/checkpoints/last.safetensors
 mkdir -p $RUN
 T=$RUN/timings.tsv
 stage() {  # stage NAME PYTHON-CODE: run and record its wall time
@@ -38,6 +42,14 @@ verbs.train('recipes/maze.yaml', overrides=['train.max_minutes=$MIN'], device='a
 [ -f $PCK ] || stage prior "
 from vqspeech import verbs
 verbs.train('recipes/maze_video.yaml', overrides=['train.max_minutes=$PMIN'], device='auto')"
+if [ "$GMIN" != 0 ] && [ ! -f $GCK ]; then stage global "
+from vqspeech import verbs
+verbs.train('recipes/maze_global.yaml', overrides=['train.max_minutes=$GMIN'], device='auto')"
+fi
+if [ -f $GCK ] && [ ! -f $RUN/figures/global_samples.png ]; then stage global-sample "
+from vqspeech.video import commands
+commands.sample('$RUN/figures/global_samples.png', '$GCK', n=16, seed=0)"
+fi
 [ -f $RUN/evaluate.json ] || stage evaluate "
 from vqspeech.video import commands
 commands.evaluate('demo_maze', '$PCK', json_path='$RUN/evaluate.json', md_path='$RUN/evaluate.md',
@@ -83,6 +95,16 @@ md += ['', 'Figure 7: 6 context frames then 10 generated with all actions \"forw
        '![forward](figures/forward.png)', '', '![right](figures/right.png)', '',
        'Generated with the episode own actions (top row: truth): ![episode](figures/episode.png)', '',
        '| stage | seconds |', '|---|---|']
+g = Path('runs/maze_global')
+if (run / 'figures' / 'global_samples.png').exists():
+    last = json.loads((g / 'metrics.jsonl').read_text().splitlines()[-1])
+    keep = {k: v for k, v in last.items() if k in ('valid_bits_per_code', 'psnr_from_latents_vs_vqvae',
+                                                   'code_accuracy_from_latents', 'valid_latents_used')}
+    md[-2:-2] = ['Two-stage model: each frame from 3 latents of K = 512 (27 bits), a PixelCNN decoding the 16x16 '
+                 'code map. Held-out: ' + ', '.join(f'{k} {v:.3g}' for k, v in keep.items()) + '.', '',
+                 'Frames decoded from 3 latents (top: the frame VQ-VAE, bottom: from the 27 bits): '
+                 '![global](../maze_global/global_reconstructions.png)', '',
+                 'Samples from uniformly drawn latent triples: ![samples](figures/global_samples.png)', '']
 md += [f'| {a} | {b} |' for a, b in (l.split('\t') for l in (run / 'timings.tsv').read_text().splitlines())]
 st = run / 'sample_timings.json'
 if st.exists():
