@@ -159,3 +159,28 @@ def test_checkpoint_whose_header_length_reads_pk_loads(tmp_path: Path) -> None:
         pad += 0x4B50 - n
     assert path.read_bytes()[:2] == b"PK"
     assert read_meta(path)["kind"] == VIDEO_VQVAE
+
+
+def test_paper_shapes_84_to_21() -> None:
+    """dmlab recipes: 84x84 frames -> 21x21 codes (K = 512) -> 84x84; the video prior and the 3-latent second
+    stage take 21x21 maps (channels shrunk here to keep the test fast; the shapes are the recipes')."""
+    from vqspeech import verbs
+    from vqspeech.video.models import GlobalVQVAE
+    from vqspeech.video.tasks import build_vqvae
+
+    cfg = verbs.load_recipe("recipes/dmlab.yaml", ["model.hidden=8", "model.res_hidden=8"])
+    assert cfg.quantizer.num_codes == 512 and cfg.data.frame_size == 84
+    vq = build_vqvae(cfg).eval()
+    x = torch.randint(0, 256, (2, 3, 84, 84), dtype=torch.uint8)
+    codes = vq.encode(x)
+    assert codes.shape == (2, 21, 21) and vq.decode(codes).shape == (2, 3, 84, 84)
+    pc = verbs.load_recipe("recipes/dmlab_video.yaml", ["model.channels=8", "model.out_hidden=8",
+                                                        "model.pixelcnn_layers=1"])
+    prior = VideoPrior(pc.model, 512, 7, (21, 21)).eval()
+    clip = torch.randint(0, 512, (1, 3, 21, 21))
+    assert prior(clip, torch.zeros(1, 3, dtype=torch.long)).shape == (1, 3, 512, 21, 21)
+    gc = verbs.load_recipe("recipes/dmlab_global.yaml", ["model.channels=8", "model.out_hidden=8",
+                                                         "model.pixelcnn_layers=1"])
+    g = GlobalVQVAE(gc.model, gc.quantizer, 512, (21, 21)).eval()
+    lat = g.encode(clip[:, 0])
+    assert lat.shape == (1, 3) and g.quantizer.num_codes == 512  # 3 x 9 bits = 27 bits per frame
