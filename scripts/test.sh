@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
-ensure_venv "test,demo,eval,image"
+ensure_venv "test,demo,eval,image,video"
 .venv/bin/ruff check vqspeech tests scripts
 exec .venv/bin/python -m pytest "$@"

@@ -51,17 +51,32 @@ def _main(
     progress.set_quiet(quiet)
 
 
-def _commands(checkpoint: Path | None, default: str = "speech") -> ModuleType:
-    """The command module of the checkpoint's family (``default`` when no checkpoint is given)."""
-    family = default
+def _family(checkpoint: Path | None, data: Path | None = None) -> str:
+    """The family a command serves: the checkpoint's kind, else a token dataset's kind, else episodes (.npz)
+    mean video; speech otherwise."""
+    from vqspeech import registry
+
     if checkpoint is not None and checkpoint.is_file():
-        from vqspeech import registry
         from vqspeech.io.checkpoint import read_meta
 
         kind = registry.kinds().get(read_meta(checkpoint).get("kind"))
         if kind is not None:
-            family = kind.family
-    return importlib.import_module(f"vqspeech.{family}.commands")
+            return kind.family
+    if data is not None:
+        from vqspeech.io.tokens import is_token_dataset, read_token_meta
+
+        if is_token_dataset(data):
+            kind = registry.kinds().get(read_token_meta(data).get("kind"))
+            if kind is not None:
+                return kind.family
+        if data.suffix == ".npz" or (data.is_dir() and any(data.glob("*/*/*.npz"))):
+            return "video"
+    return "speech"
+
+
+def _commands(checkpoint: Path | None, data: Path | None = None) -> ModuleType:
+    """The command module of the family (see :func:`_family`)."""
+    return importlib.import_module(f"vqspeech.{_family(checkpoint, data)}.commands")
 
 
 @app.command()
@@ -92,14 +107,20 @@ def encode(
     device: Device = "auto",
     prior: Annotated[Path | None, typer.Option(help="speech codec (-o X.vqs): prior that drives the entropy coder "
                                                     "(default: a unigram table)")] = None,
+    split: Annotated[str | None, typer.Option(help="video: only this split (train/test) of an episode corpus")] = None,
 ) -> None:
     """Encode inputs into a token dataset (re-running skips items written), or one audio file into a .vqs file."""
     if num_shards is not None and shard_index is None:
         raise InputError("--num-shards needs --shard-index")
+    commands = _commands(checkpoint, inputs[0] if inputs else None)
+    if commands.__name__.endswith("video.commands"):
+        commands.encode(inputs, out, checkpoint=checkpoint, fmt=format_, split=split, batch_size=batch_size,
+                        num_shards=num_shards, shard_index=shard_index, device=device)
+        return
     with progress.bar("encode") as cb:
-        _commands(checkpoint).encode(inputs, out, checkpoint=checkpoint, fmt=format_, batch_size=batch_size,
-                                     num_shards=num_shards, shard_index=shard_index, device=device, trim=trim,
-                                     on_progress=cb, **({"prior": prior} if prior else {}))
+        commands.encode(inputs, out, checkpoint=checkpoint, fmt=format_, batch_size=batch_size, num_shards=num_shards,
+                        shard_index=shard_index, device=device, trim=trim, on_progress=cb,
+                        **({"prior": prior} if prior else {}))
 
 
 @app.command()
@@ -113,12 +134,16 @@ def decode(
     batch_size: Annotated[int, typer.Option(help="utterances generated together")] = 16,
     device: Device = "auto",
     prior: Annotated[Path | None, typer.Option(help=".vqs input: its prior, if not at the recorded path")] = None,
+    fps: Annotated[float, typer.Option(help="video: GIF frames per second")] = 8.0,
 ) -> None:
     """Decode tokens (or a .vqs codec file) with the VQ-VAE's decoder."""
+    commands = _commands(checkpoint, tokens)
+    if commands.__name__.endswith("video.commands"):
+        commands.decode(tokens, out, checkpoint=checkpoint, fps=fps, device=device)
+        return
     with progress.bar("decode") as cb:
-        _commands(checkpoint).decode(tokens, out, checkpoint=checkpoint, speaker=speaker, temperature=temperature,
-                                     seed=seed, batch_size=batch_size, device=device, on_progress=cb,
-                                     **({"prior": prior} if prior else {}))
+        commands.decode(tokens, out, checkpoint=checkpoint, speaker=speaker, temperature=temperature, seed=seed,
+                        batch_size=batch_size, device=device, on_progress=cb, **({"prior": prior} if prior else {}))
 
 
 @app.command()
@@ -148,16 +173,28 @@ def sample(
     seconds: Annotated[float, typer.Option(help="length of each sample")] = 2.0,
     n: Annotated[int, typer.Option("-n", help="number of samples (generated as one batch)")] = 1,
     label: Annotated[str | None, typer.Option(help="image: class name or index (class-conditional prior)")] = None,
-    temperature: Temp = 1.0,
+    context: Annotated[Path | None, typer.Option(help="video: episode .npz that starts the rollout")] = None,
+    actions: Annotated[str | None, typer.Option(help="video: one action per generated frame, e.g. forward*10")] = None,
+    actions_from: Annotated[bool, typer.Option(help="video: take the actions from the context episode")] = False,
+    context_frames: Annotated[int, typer.Option(help="video: frames of context")] = 6,
+    steps: Annotated[int | None, typer.Option(help="video: frames to generate (default: one per action)")] = None,
+    temperature: Annotated[float | None, typer.Option(help="sampling temperature (0: argmax; default 1, video 0)")]
+    = None,
     seed: Seed = 0,
     device: Device = "auto",
 ) -> None:
-    """Sample codes from a latent prior and decode them with its VQ-VAE (speech: wavs; image: a PNG grid)."""
+    """Sample codes from a latent prior and decode them (speech: wavs; image: a PNG grid; video: GIF + strip)."""
     commands = _commands(checkpoint)
     if commands.__name__.endswith("image.commands"):
-        commands.sample(out, checkpoint, vqvae=vqvae, n=n, label=label, seed=seed, temperature=temperature,
-                        device=device)
+        commands.sample(out, checkpoint, vqvae=vqvae, n=n, label=label, seed=seed,
+                        temperature=1.0 if temperature is None else temperature, device=device)
         return
+    if commands.__name__.endswith("video.commands"):
+        commands.sample(out, checkpoint, context=context, vqvae=vqvae, actions=actions, actions_from=actions_from,
+                        context_frames=context_frames, steps=steps, n=n, seed=seed,
+                        temperature=0.0 if temperature is None else temperature, device=device)
+        return
+    temperature = 1.0 if temperature is None else temperature
     with progress.bar("sample") as cb:
         commands.sample(out, checkpoint=checkpoint, vqvae=vqvae, speaker=speaker, seconds=seconds, n=n,
                         temperature=temperature, seed=seed, device=device, on_progress=cb)
@@ -172,13 +209,20 @@ def evaluate(
     prior: Annotated[Path | None, typer.Option(help="image: the VQ-VAE's prior (learned-prior bound)")] = None,
     vae: Annotated[Path | None, typer.Option(help="image: a continuous VAE to compare on the same images")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out-dir", help="image: write grids here")] = None,
-    max_items: Annotated[int, typer.Option(help="held-out utterances (speech) or images (image) to score")] = 0,
+    max_items: Annotated[int, typer.Option(help="held-out utterances, images or video windows to score")] = 0,
+    split: Annotated[str, typer.Option(help="video: the episodes' split")] = "test",
+    context: Annotated[int, typer.Option(help="video: context frames")] = 6,
+    steps: Annotated[int, typer.Option(help="video: predicted frames")] = 10,
     seed: Seed = 0,
     device: Device = "auto",
 ) -> None:
-    """The family's quality report on held-out data (speech: listening judges; image: bits/dim)."""
-    commands = _commands(checkpoint)
-    if commands.__name__.endswith("image.commands"):
+    """The family's quality report on held-out data (speech: listening judges; image: bits/dim; video: PSNR/SSIM
+    per predicted step)."""
+    commands = _commands(checkpoint, inputs)
+    if commands.__name__.endswith("video.commands"):
+        commands.evaluate(inputs, checkpoint, json_path=json_, md_path=md, out_dir=out_dir, split=split,
+                          context=context, steps=steps, max_windows=max_items or 16, seed=seed, device=device)
+    elif commands.__name__.endswith("image.commands"):
         commands.evaluate(inputs, checkpoint, prior=prior, vae=vae, json_path=json_, md_path=md, out_dir=out_dir,
                           device=device, max_images=max_items or 1000, seed=seed)
     else:
@@ -242,6 +286,37 @@ def corpus_images(
 
     summary = run(out, seed=seed, train_per_class=train_per_class, test_per_class=test_per_class)
     progress.say(f"image corpus -> {out}: {summary}")
+
+
+@corpus_app.command("maze")
+def corpus_maze(
+    out: Path,
+    train_episodes: Annotated[int, typer.Option("--train", help="training episodes")] = 200,
+    test_episodes: Annotated[int, typer.Option("--test", help="test episodes")] = 20,
+    length: Annotated[int, typer.Option(help="frames per episode")] = 100,
+    size: Annotated[int, typer.Option(help="frame size (84 or 64)")] = 84,
+    seed: Seed = 0,
+) -> None:
+    """Render first-person maze episodes (pure numpy, seeded, bit-exact) in the episode layout."""
+    from vqspeech.video.commands import corpus_maze as run
+
+    run(out, train=train_episodes, test=test_episodes, length=length, size=size, seed=seed)
+
+
+@corpus_app.command("vizdoom")
+def corpus_vizdoom(
+    out: Path,
+    train_episodes: Annotated[int, typer.Option("--train", help="training episodes")] = 100,
+    test_episodes: Annotated[int, typer.Option("--test", help="test episodes")] = 10,
+    length: Annotated[int, typer.Option(help="frames per episode")] = 100,
+    size: Annotated[int, typer.Option(help="frame size")] = 84,
+    seed: Seed = 0,
+    scenario: Annotated[str, typer.Option(help="ViZDoom scenario")] = "my_way_home",
+) -> None:
+    """Record first-person ViZDoom/Freedoom episodes (extra `video`) in the episode layout."""
+    from vqspeech.video.commands import corpus_vizdoom as run
+
+    run(out, train=train_episodes, test=test_episodes, length=length, size=size, seed=seed, scenario=scenario)
 
 
 @corpus_app.command("demo")

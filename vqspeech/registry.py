@@ -17,7 +17,7 @@ from torch import nn
 
 from vqspeech.errors import CheckpointError, ConfigError
 
-FAMILIES = ("vqspeech.speech.kinds", "vqspeech.image.kinds")
+FAMILIES = ("vqspeech.speech.kinds", "vqspeech.image.kinds", "vqspeech.video.kinds")
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ Two stacks remove the blind spot of a plain masked PixelCNN:
   column and each layer convolves with a ``1 x (k//2 + 1)`` window at and left of ``j``), plus the vertical
   stack of the same row (which only holds rows above), so everything earlier in raster order is reachable.
 
-Both use gated units ``tanh(a + V c) * sigmoid(b + W c)`` where ``c`` is the class embedding; the horizontal
-stack is residual.  The masking is done by padding and shifting (no weights are zeroed), so the network is
+Both use gated units ``tanh(a + V c) * sigmoid(b + W c)`` where ``c`` is the class embedding and/or a spatial
+conditioning map ``[B, cond_channels, H, W]`` (added through a 1x1 convolution; the video prior passes features of
+earlier frames and actions this way); the horizontal stack is residual.  The masking is done by padding and
+shifting (no weights are zeroed), so the network is
 causal by construction: the logits at ``(i, j)`` depend on codes strictly before ``(i, j)`` in raster order.
 """
 
@@ -29,7 +31,7 @@ def _gate(x: torch.Tensor) -> torch.Tensor:
 class GatedLayer(nn.Module):
     """One gated layer of both stacks: ``(v, h, cond_bias) -> (v', h')``, all ``[B, C, H, W]``."""
 
-    def __init__(self, channels: int, kernel: int, num_classes: int) -> None:
+    def __init__(self, channels: int, kernel: int, num_classes: int, cond_channels: int = 0) -> None:
         super().__init__()
         if kernel < 3 or kernel % 2 == 0:
             raise ValueError("PixelCNN kernel must be odd and >= 3")
@@ -40,13 +42,18 @@ class GatedLayer(nn.Module):
         self.h_conv = nn.Conv2d(c, 2 * c, (1, self.k2 + 1))
         self.h_out = nn.Conv2d(c, c, 1)
         self.cond = nn.Embedding(num_classes, 4 * c) if num_classes > 0 else None
+        self.cond_map = nn.Conv2d(cond_channels, 4 * c, 1) if cond_channels > 0 else None
 
-    def forward(self, v: torch.Tensor, h: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+    def forward(self, v: torch.Tensor, h: torch.Tensor, labels: torch.Tensor | None,
+                cond: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
         k2 = self.k2
         vf = self.v_conv(F.pad(v, (k2, k2, k2, 0)))  # row i <- rows i-k2..i of v (all above the input row)
         hf = self.h_conv(F.pad(h, (k2, 0, 0, 0))) + self.v_to_h(vf)  # col j <- cols j-k2..j of h
         if self.cond is not None and labels is not None:
             cv, ch = self.cond(labels)[:, :, None, None].chunk(2, dim=1)
+            vf, hf = vf + cv, hf + ch
+        if self.cond_map is not None and cond is not None:
+            cv, ch = self.cond_map(cond).chunk(2, dim=1)
             vf, hf = vf + cv, hf + ch
         return _gate(vf), h + self.h_out(_gate(hf))
 
@@ -54,16 +61,18 @@ class GatedLayer(nn.Module):
 class GatedPixelCNN(nn.Module):
     """Autoregressive model of ``codes: [B, H, W]`` (values in ``[0, num_codes)``), raster order.
 
-    forward(codes, labels=None) -> logits ``[B, num_codes, H, W]``; ``labels: [B]`` long class ids (required
-    when ``num_classes > 0``).  ``nll(codes, labels)`` -> ``[B]`` nats per map.  ``sample(...)`` draws maps.
+    forward(codes, labels=None, cond=None) -> logits ``[B, num_codes, H, W]``; ``labels: [B]`` long class ids
+    (required when ``num_classes > 0``); ``cond: [B, cond_channels, H, W]`` a conditioning map (required when
+    ``cond_channels > 0``; it may see every position: it must come from something other than ``codes``).
+    ``nll(codes, labels, cond)`` -> ``[B]`` nats per map.  ``sample(...)`` draws maps.
     """
 
     def __init__(self, num_codes: int, channels: int = 64, layers: int = 8, kernel: int = 5,
-                 num_classes: int = 0, out_hidden: int = 256) -> None:
+                 num_classes: int = 0, out_hidden: int = 256, cond_channels: int = 0) -> None:
         super().__init__()
-        self.num_codes, self.num_classes = num_codes, num_classes
+        self.num_codes, self.num_classes, self.cond_channels = num_codes, num_classes, cond_channels
         self.embed = nn.Embedding(num_codes, channels)
-        self.layers = nn.ModuleList(GatedLayer(channels, kernel, num_classes) for _ in range(layers))
+        self.layers = nn.ModuleList(GatedLayer(channels, kernel, num_classes, cond_channels) for _ in range(layers))
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, out_hidden, 1), nn.ReLU(),
                                   nn.Conv2d(out_hidden, num_codes, 1))
 
@@ -74,26 +83,34 @@ class GatedPixelCNN(nn.Module):
         elif labels is not None:
             raise ValueError("this prior is not class-conditional: pass labels=None")
 
-    def forward_embedded(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward_embedded(self, x: torch.Tensor, labels: torch.Tensor | None = None,
+                         cond: torch.Tensor | None = None) -> torch.Tensor:
         """Logits from an already embedded map ``x: [B, C, H, W]`` (used by the causality tests)."""
         v = F.pad(x, (0, 0, 1, 0))[:, :, : x.shape[2]]  # shift down one row
         h = F.pad(x, (1, 0, 0, 0))[:, :, :, : x.shape[3]]  # shift right one column
         for layer in self.layers:
-            v, h = layer(v, h, labels)
+            v, h = layer(v, h, labels, cond)
         return self.head(h)
 
-    def forward(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, codes: torch.Tensor, labels: torch.Tensor | None = None,
+                cond: torch.Tensor | None = None) -> torch.Tensor:
         self._check_labels(labels, codes.shape[0])
-        return self.forward_embedded(self.embed(codes).permute(0, 3, 1, 2), labels)
+        if self.cond_channels > 0 and (cond is None or cond.shape[0] != codes.shape[0]
+                                       or cond.shape[2:] != codes.shape[1:]):
+            raise ValueError(f"this prior takes a conditioning map: pass cond of shape [{codes.shape[0]}, "
+                             f"{self.cond_channels}, {codes.shape[1]}, {codes.shape[2]}]")
+        return self.forward_embedded(self.embed(codes).permute(0, 3, 1, 2), labels, cond)
 
-    def nll(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """``-ln p(codes | labels)`` per map, ``[B]`` nats (summed over the ``H * W`` positions)."""
-        logits = self.forward(codes, labels)
+    def nll(self, codes: torch.Tensor, labels: torch.Tensor | None = None,
+            cond: torch.Tensor | None = None) -> torch.Tensor:
+        """``-ln p(codes | labels, cond)`` per map, ``[B]`` nats (summed over the ``H * W`` positions)."""
+        logits = self.forward(codes, labels, cond)
         return F.cross_entropy(logits.float(), codes, reduction="none").flatten(1).sum(1)
 
     @torch.no_grad()
     def sample(self, n: int, shape: tuple[int, int], labels: torch.Tensor | None = None, *,
-               temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+               temperature: float = 1.0, generator: torch.Generator | None = None,
+               cond: torch.Tensor | None = None) -> torch.Tensor:
         """Draw ``n`` maps of ``shape = (H, W)`` in raster order -> ``[n, H, W]`` long.
 
         ``temperature`` divides the logits (0: greedy).  ``generator`` is a CPU generator (seeded sampling is
@@ -108,7 +125,8 @@ class GatedPixelCNN(nn.Module):
         self._check_labels(labels, n)
         for i in range(height):
             for j in range(width):
-                logits = self.forward(codes[:, : i + 1], labels)[:, :, i, j].float()
+                c = cond[:, :, : i + 1] if cond is not None else None
+                logits = self.forward(codes[:, : i + 1], labels, c)[:, :, i, j].float()
                 if temperature <= 0:
                     pick = logits.argmax(1)
                 else:

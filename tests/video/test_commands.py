@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vqspeech.errors import InputError, VQSpeechError
+from vqspeech.io.tokens import read_token_meta, read_tokens
+from vqspeech.video import commands
+
+
+def test_encode_decode_round_trip(maze16: Path, tiny_vqvae: Path, tmp_path: Path) -> None:
+    res = commands.encode([maze16], tmp_path / "tok", checkpoint=tiny_vqvae, device="cpu")
+    assert res == {"written": 6, "skipped": 0, "failed": 0}
+    rows = read_tokens(tmp_path / "tok")
+    row = next(r for r in rows if r["id"] == "train/000/ep00000")
+    assert row["shape"] == [24, 4, 4] and len(row["codes"]) == 24 * 16 and len(row["actions"]) == 24
+    ep = np.load(maze16 / "train" / "000" / "ep00000.npz")
+    assert row["actions"] == ep["actions"].tolist()
+    assert read_token_meta(tmp_path / "tok")["actions"][1] == "forward"
+    # Resumable: a second run writes nothing new.
+    assert commands.encode([maze16], tmp_path / "tok", checkpoint=tiny_vqvae, device="cpu")["skipped"] == 6
+    one = commands.encode([maze16 / "test" / "000" / "ep00001.npz"], tmp_path / "one", checkpoint=tiny_vqvae,
+                          fmt="npz", device="cpu")
+    assert one["written"] == 1
+    gifs = commands.decode(tmp_path / "one" / "ep00001.npz", tmp_path / "dec.gif", checkpoint=tiny_vqvae,
+                           device="cpu")
+    z = np.load(tmp_path / "dec.npz")
+    assert gifs[0].exists() and z["video"].shape == (24, 16, 16, 3) and z["actions"].shape == (24,)
+    many = commands.decode(tmp_path / "tok", tmp_path / "decoded", checkpoint=tiny_vqvae, device="cpu")
+    assert len(many) == 6 and (tmp_path / "decoded" / "train_000_ep00000.npz").exists()
+
+
+def test_encode_bad_episodes(maze16: Path, tiny_vqvae: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, video=np.zeros((5, 16, 16, 3), np.uint8), actions=np.zeros(4, np.int64))
+    with pytest.raises(InputError, match=r"bad\.npz: 'video' has 5 frames but 'actions' has 4"):
+        commands.encode([bad], tmp_path / "t1", checkpoint=tiny_vqvae, device="cpu")
+    big = tmp_path / "big.npz"
+    np.savez(big, video=np.zeros((3, 32, 32, 3), np.uint8), actions=np.zeros(3, np.int64))
+    with pytest.raises(InputError, match=r"big\.npz: frames are 32x32 but 16x16"):
+        commands.encode([big], tmp_path / "t2", checkpoint=tiny_vqvae, device="cpu")
+    with pytest.raises(VQSpeechError, match="1 episode"):
+        commands.encode([maze16 / "test", big], tmp_path / "t3", checkpoint=tiny_vqvae, device="cpu")
+    assert (tmp_path / "t3" / "_errors.jsonl").exists()
+
+
+def test_sample_and_evaluate(maze16: Path, tiny_vqvae: Path, tiny_prior: Path, tmp_path: Path) -> None:
+    ep = maze16 / "test" / "000" / "ep00000.npz"
+    gif = commands.sample(tmp_path / "s.gif", tiny_prior, context=ep, actions="forward*3,right", device="cpu")
+    z = np.load(tmp_path / "s.npz")
+    assert gif.exists() and (tmp_path / "s.png").exists()
+    assert z["codes"].shape == (1, 4, 4, 4) and z["video"].shape == (1, 4, 16, 16, 3)
+    assert z["actions"].tolist() == [1, 1, 1, 4]
+    commands.sample(tmp_path / "f.gif", tiny_prior, context=ep, actions_from=True, steps=3, n=2, temperature=1.0,
+                    device="cpu")
+    assert np.load(tmp_path / "f.npz")["video"].shape == (2, 3, 16, 16, 3)
+    with pytest.raises(InputError, match="unknown action 'jump'; known actions: noop, forward"):
+        commands.sample(tmp_path / "x.gif", tiny_prior, context=ep, actions="jump", device="cpu")
+    with pytest.raises(InputError, match="exactly one of"):
+        commands.sample(tmp_path / "x.gif", tiny_prior, context=ep, device="cpu")
+    rep = commands.evaluate(maze16, tiny_prior, json_path=tmp_path / "e.json", md_path=tmp_path / "e.md",
+                            out_dir=tmp_path / "figs", context=3, steps=4, max_windows=3, device="cpu")
+    assert set(rep["psnr"]) == {"ceiling", "rollout", "teacher_forced", "rollout_no_actions", "copy_last"}
+    assert all(len(v) == 4 for v in rep["psnr"].values()) and rep["windows"] == 3
+    assert 0 < rep["ssim"]["ceiling"][0] <= 1
+    assert json.loads((tmp_path / "e.json").read_text())["steps"] == 4
+    assert "copy last" in (tmp_path / "e.md").read_text() and (tmp_path / "figs" / "window0.png").exists()
+    vq_only = commands.evaluate(maze16, tiny_vqvae, context=3, steps=2, device="cpu")
+    assert set(vq_only["psnr"]) == {"ceiling", "copy_last"}
