@@ -3,8 +3,17 @@
 #   VQSPEECH_DEMO_MINUTES        VQ-VAE training time on this machine (default 20)
 #   VQSPEECH_DEMO_PRIOR_MINUTES  prior training time (default 5)
 # Re-running reuses what is already built (delete runs/demo* to start over).
+#   scripts/demo.sh [speech|image|video|all]   (default speech; image and video have their own bounded demos)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+FAMILY="${1:-speech}"
+case "$FAMILY" in
+    speech) ;;
+    image) exec scripts/demo_image.sh ;;
+    video) exec scripts/demo_video.sh ;;
+    all) "$0" speech && scripts/demo_image.sh && exec scripts/demo_video.sh ;;
+    *) echo "error: unknown demo '$FAMILY' (speech, image, video or all)" >&2; exit 2 ;;
+esac
 source scripts/_venv.sh
 ensure_venv "demo,eval,image"
 MIN="${VQSPEECH_DEMO_MINUTES:-20}"
