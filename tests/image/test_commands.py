@@ -35,3 +35,36 @@ def test_evaluate_and_sample(small_folder: Path, tiny_vqvae: Path, tmp_path: Pat
         commands.sample(tmp_path / "t.png", prior, n=1, label="zebra", device="cpu")
     with pytest.raises(InputError, match="-n"):
         commands.sample(tmp_path / "t.png", prior, n=0, device="cpu")
+
+
+def test_encode_decode_cli_round_trip(small_folder: Path, tiny_vqvae: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Class folders -> a shaped token dataset (codes [h, w], label) -> PNGs equal to decode(encode(x))."""
+    import pandas as pd
+    from helpers import run_cli
+    from PIL import Image
+
+    import vqspeech
+    from vqspeech.image.data import load_images
+    from vqspeech.image.inference import decode_codes, encode_images
+
+    code, _, err = run_cli(["encode", str(small_folder), "-o", str(tmp_path / "tok"), "-c", str(tiny_vqvae),
+                            "--device", "cpu"], monkeypatch, capsys)
+    assert code == 0, err
+    df = pd.read_parquet(tmp_path / "tok").sort_values("id").reset_index(drop=True)
+    model = vqspeech.load(tiny_vqvae)
+    images = load_images(small_folder, "all", image_size=16)
+    assert len(df) == len(images) == 12
+    assert all(list(s) == list(model.latent_shape) for s in df["shape"])
+    assert [images.labels[images.ids.index(p)] for p in df["path"]] == list(df["label"])
+    code, _, err = run_cli(["decode", str(tmp_path / "tok"), "-o", str(tmp_path / "png"), "-c", str(tiny_vqvae),
+                            "--device", "cpu"], monkeypatch, capsys)
+    assert code == 0, err
+    png = sorted((tmp_path / "png").glob("*.png"))
+    assert len(png) == 12
+    i = images.ids.index(df["path"][0])
+    ref = decode_codes(model, encode_images(model, images.images([i])))[0]
+    import re
+
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "png" / (re.sub(r"[^\w.-]", "_", df["id"][0]) + ".png"))),
+                          ref)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,90 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
     if md_path is not None:
         Path(md_path).write_text(markdown(report))
     return report
+
+
+def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path | None = None, fmt: str = "parquet",
+           split: str | None = None, batch_size: int = 64, num_shards: int | None = None,
+           shard_index: int | None = None, shard_images: int = 4096, device: str = "auto", **_: Any) -> dict[str, int]:
+    """``vqspeech encode IMAGES -o OUT -c VQVAE``: a CIFAR-10 folder, an ImageNet root or class folders (``split``
+    train/test/all, default all) -> a token dataset with ``codes`` ``[h, w]`` (``shape``), ``label`` and ``path``
+    per image.  Ids are the loaders' stable ids (``data_batch_1:17``, file paths); a re-run skips written ids."""
+    import pyarrow as pa
+
+    from vqspeech import progress
+    from vqspeech.image.inference import encode_images
+    from vqspeech.io.atomic import sha256_file
+    from vqspeech.io.tokens import TokenWriter, write_token_meta
+    from vqspeech.registry import load_model
+
+    if num_shards is not None and (shard_index is None or not 0 <= shard_index < num_shards):
+        raise InputError(f"--shard-index must be in [0, {num_shards})")
+    ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE,))
+    model, meta = load_model(ckpt, expect=IMAGE_VQVAE)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    if not out.parent.exists():
+        raise InputError(f"{out}: parent directory {out.parent} does not exist")
+    out.mkdir(exist_ok=True)
+    write_token_meta(out, {"kind": IMAGE_VQVAE, "format": fmt, "model_path": str(ckpt),
+                           "model_sha256": sha256_file(ckpt), "num_codes": meta["num_codes"],
+                           "classes": meta["classes"], "image_size": meta["image_size"]})
+    writer = TokenWriter(out, fmt, rank=shard_index or 0, columns=[("label", pa.int64()), ("path", pa.string())])
+    done = writer.done_ids()
+    dev = _device(device)
+    written = skipped = 0
+    for item in inputs:
+        images = load_images(item, split or "all", image_size=int(meta["image_size"]))
+        todo = [i for i in range(len(images)) if f"{item}:{images.ids[i]}" not in done]
+        if num_shards:
+            todo = todo[shard_index::num_shards]
+        skipped += len(images) - len(todo)
+        for s in range(0, len(todo), shard_images):
+            idx = np.asarray(todo[s : s + shard_images], np.int64)
+            codes = encode_images(model, images.images(idx), batch_size=batch_size, device=dev)
+            for i, c in zip(idx.tolist(), codes, strict=True):
+                writer.add({"id": f"{item}:{images.ids[i]}", "codes": c, "label": int(images.labels[i]),
+                            "path": str(images.ids[i])})
+            writer.flush()
+            written += len(idx)
+    progress.say(f"encoded {written} image(s), {skipped} already present -> {out}")
+    return {"written": written, "skipped": skipped, "failed": 0}
+
+
+def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None = None, device: str = "auto",
+           **_: Any) -> list[Path]:
+    """``vqspeech decode TOKENS -o OUT -c VQVAE``: image code maps -> one PNG per item in ``OUT/`` (or ``OUT.png``
+    for a single item)."""
+    from PIL import Image
+
+    from vqspeech import progress
+    from vqspeech.image.inference import decode_codes
+    from vqspeech.io.tokens import read_tokens
+    from vqspeech.registry import load_model
+
+    model, _ = load_model(_checkpoint(checkpoint, (IMAGE_VQVAE,)), expect=IMAGE_VQVAE)
+    rows = read_tokens(tokens)
+    if not rows:
+        raise InputError(f"{tokens}: contains no items")
+    out = Path(out)
+    single = out.suffix.lower() == ".png"
+    if single and len(rows) > 1:
+        raise InputError(f"{tokens}: holds {len(rows)} items; give a directory as -o, not a .png file")
+    if not out.parent.exists():
+        raise InputError(f"{out}: directory {out.parent} does not exist")
+    for r in rows:
+        if len(r["shape"]) != 2:
+            raise InputError(f"{tokens}: item {r['id']!r} has codes of shape {r['shape']}, not an image code map")
+    codes = np.stack([np.asarray(r["codes"], np.int64).reshape(r["shape"]) for r in rows])
+    images = decode_codes(model, codes, device=_device(device))
+    if not single:
+        out.mkdir(exist_ok=True)
+    paths = [out] if single else [out / (re.sub(r"[^\w.-]", "_", r["id"]) + ".png") for r in rows]
+    for p, img in zip(paths, images, strict=True):
+        Image.fromarray(img).save(p)
+    progress.say(f"wrote {len(paths)} PNG file(s) -> {out}")
+    return paths
 
 
 def markdown(report: dict[str, Any]) -> str:
