@@ -399,9 +399,56 @@ def bench_codec(quick: bool) -> list[dict]:
     return rows
 
 
+def bench_image(quick: bool) -> list[dict]:
+    """Image family: training images/s of the CIFAR10 recipe (forward + backward + Adam, fp32 CPU), PixelCNN
+    sampling time at batch 64 for 8x8 and 32x32 maps, the quantizer at ImageNet scale (N = 131072, K = 512)."""
+    from vqspeech.image.kinds import KINDS
+    from vqspeech.image.models import build_prior
+    from vqspeech.verbs import load_recipe
+
+    rows = []
+    cfg = load_recipe("recipes/cifar10.yaml")
+    kind = next(k for k in KINDS if k.name == cfg.task)
+    model = kind.build(cfg, {"classes": [str(i) for i in range(10)], "image_size": 32}).train()
+    opt = torch.optim.Adam(model.parameters(), 2e-4)
+    batch = 8 if quick else 32
+    x = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8)
+
+    def step() -> None:
+        out = model(x)
+        opt.zero_grad()
+        (out.nll.mean() / x[0].numel() + out.vq_loss).backward()  # the image-vqvae task's loss
+        opt.step()
+
+    t = timeit(step, repeat=1 if quick else 2)
+    rows.append({"what": "train cifar10.yaml VQ-VAE", "batch": batch, "images_per_s": round(batch / t, 1)})
+    print_row(rows[-1])
+    pcfg = load_recipe("recipes/cifar10_prior.yaml")
+    prior = build_prior(pcfg.model, 512, 10).eval()
+    for hw in ((8, 8),) if quick else ((8, 8), (32, 32)):
+        n = 64
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            prior.sample(n, hw, torch.zeros(n, dtype=torch.long), generator=torch.Generator().manual_seed(0))
+        rows.append({"what": f"PixelCNN sample {hw[0]}x{hw[1]} (cifar10_prior.yaml)", "batch": n,
+                     "seconds": round(time.perf_counter() - t0, 2)})
+        print_row(rows[-1])
+    res = run_child(QUANT_CHILD, [131072 if not quick else 16384, 64, 512, 8192, 1])
+    rows.append({"what": "quantizer EMA fwd+bwd", "N": 131072 if not quick else 16384, "K": 512, **res})
+    print_row(rows[-1])
+    return rows
+
+
+def bench_video_section(quick: bool) -> list[dict]:
+    """Video family: maze/ViZDoom frames/s, frame VQ-VAE training frames/s, 10-frame rollout time."""
+    from vqspeech.video.bench import bench_video
+
+    return bench_video(quick)
+
+
 SECTIONS: dict[str, Callable[[bool], list[dict]]] = {
     "quantizer": bench_quantizer, "train": bench_train, "generate": bench_generate, "cache": bench_cache,
-    "codec": bench_codec,
+    "codec": bench_codec, "image": bench_image, "video": bench_video_section,
 }
 
 

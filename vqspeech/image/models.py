@@ -135,8 +135,13 @@ class ImageVQVAE(nn.Module):
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """``uint8 [B, 3, H, W]`` -> codes ``[B, h, w*m]``."""
-        return self.quantizer(self._to_map(self.encoder(to_unit(x)))).codes
+        """``uint8 [B, 3, H, W]`` -> codes ``[B, h, w*m]`` (never updates the codebook, even in training mode)."""
+        was = self.quantizer.training
+        self.quantizer.train(False)
+        try:
+            return self.quantizer(self._to_map(self.encoder(to_unit(x)))).codes
+        finally:
+            self.quantizer.train(was)
 
     def decoder_output(self, codes: torch.Tensor) -> torch.Tensor:
         return self.decoder(self._from_map(self.quantizer.embed(codes)))
