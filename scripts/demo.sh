@@ -46,6 +46,18 @@ stage convert convert_all
 stage encode $V encode demo_corpus -o $RUN/tokens -c $CK
 [ -f $PCK ] || stage prior $V train recipes/demo_prior.yaml --set data.tokens=$RUN/tokens \
     --set "train.max_minutes=$PMIN"
+codec_all() {  # .vqs files of held-out utterances, entropy-coded with the prior and with a unigram table
+    mkdir -p $RUN/codec
+    local ids; ids=$(.venv/bin/python -c "import json; print(' '.join(json.load(open('$RUN/split.json'))['valid'][:8]))")
+    for id in $ids; do
+        local wav="demo_corpus/${id%_*}/$id.wav"
+        [ -f "$RUN/codec/$id.vqs" ] || $V encode "$wav" -o "$RUN/codec/$id.vqs" -c $CK --prior $PCK
+        [ -f "$RUN/codec/$id.unigram.vqs" ] || $V encode "$wav" -o "$RUN/codec/$id.unigram.vqs" -c $CK
+    done
+    local first; first=$(echo $ids | cut -d' ' -f1)
+    [ -f "$RUN/codec/$first.wav" ] || $V decode "$RUN/codec/$first.vqs" -o "$RUN/codec/$first.wav"
+}
+stage codec codec_all
 [ -f $RUN/samples/sample-003.wav ] || stage sample $V sample -c $PCK --vqvae $CK -n 4 --seconds 2 -o $RUN/samples
 stage phoneme-eval $V phoneme-eval $RUN/tokens --alignments demo_corpus --baseline --json $RUN/phoneme_eval.json \
     --plot $RUN/codes_phones.png

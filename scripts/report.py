@@ -4,6 +4,7 @@ with training curves, codebook usage, the code x phone heat map, spectrograms an
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections import Counter
 from pathlib import Path
@@ -131,6 +132,36 @@ def judges_section(run: Path, metrics: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
+def codec_section(run: Path, prior_final: dict | None) -> list[str]:
+    """Real bits/s of the demo's .vqs files (prior-coded and unigram) against log2 K x rate and the prior."""
+    from vqspeech.speech.codec import read_header
+
+    files = sorted(p for p in (run / "codec").glob("*.vqs") if not p.name.endswith(".unigram.vqs")) if (
+        run / "codec").is_dir() else []
+    if not files:
+        return []
+    tot = {"file": 0, "payload": 0, "unigram": 0, "seconds": 0.0}
+    for p in files:
+        header, payload = read_header(p)
+        tot["file"] += p.stat().st_size * 8
+        tot["payload"] += len(payload) * 8
+        tot["unigram"] += p.with_name(p.stem + ".unigram.vqs").stat().st_size * 8
+        tot["seconds"] += int(header["num_samples"]) / int(header["sample_rate"])
+    rate = int(header["sample_rate"]) / int(header["hop_length"])
+    bound = math.log2(int(header["num_codes"])) * rate
+    s = tot["seconds"]
+    lines = ["## Codec (`.vqs` files of held-out utterances)", "",
+             f"codec: **{tot['file'] / s:.0f} bits/s** (whole files; range-coded payload {tot['payload'] / s:.0f} "
+             f"bits/s) with the prior, {tot['unigram'] / s:.0f} bits/s with a unigram table, against log2 K x code "
+             f"rate = {bound:.0f} bits/s" + (f" and the prior's held-out cross-entropy "
+                                               f"{prior_final['valid_bits_per_s']:.0f} bits/s" if prior_final else "")
+             + f" ({len(files)} utterances, {s:.1f} s).", ""]
+    wavs = sorted((run / "codec").glob("*.wav"))
+    if wavs:
+        lines += [f"Listen: [{wavs[0].name}](codec/{wavs[0].name}) (decoded from `codec/{wavs[0].stem}.vqs`).", ""]
+    return lines
+
+
 def write_report(run: Path, prior_run: Path | None = None) -> Path:
     """Assemble ``run/report.md`` from what the demo left in ``run`` (and the prior's run dir)."""
     from vqspeech.io.tokens import is_token_dataset, read_token_meta, read_tokens
@@ -193,6 +224,7 @@ def write_report(run: Path, prior_run: Path | None = None) -> Path:
         samples = sorted((run / "samples").glob("*.wav"))
         if samples:
             lines += ["Samples: " + ", ".join(f"[{p.name}](samples/{p.name})" for p in samples), ""]
+    lines += codec_section(run, final[-1] if final else None)
     conv = sorted((run / "convert").glob("*.wav"))
     if conv:
         src = Path("demo_corpus/f1/f1_000.wav")
