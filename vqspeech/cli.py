@@ -56,7 +56,9 @@ def _family(checkpoint: Path | None, data: Path | None = None) -> str:
     mean video; speech otherwise."""
     from vqspeech import registry
 
-    if checkpoint is not None and checkpoint.is_file():
+    checkpoint = checkpoint or (Path(os.environ["VQSPEECH_CHECKPOINT"]) if os.environ.get("VQSPEECH_CHECKPOINT")
+                                else None)
+    if checkpoint is not None and checkpoint.is_file() and checkpoint.suffix != ".vqs":
         from vqspeech.io.checkpoint import read_meta
 
         kind = registry.kinds().get(read_meta(checkpoint).get("kind"))
@@ -69,8 +71,21 @@ def _family(checkpoint: Path | None, data: Path | None = None) -> str:
             kind = registry.kinds().get(read_token_meta(data).get("kind"))
             if kind is not None:
                 return kind.family
-        if data.suffix == ".npz" or (data.is_dir() and any(data.glob("*/*/*.npz"))):
+        if data.suffix == ".npz" and data.is_file():  # an episode has actions; a token .npz of video [T,H,W] codes
+            import numpy as np
+
+            try:
+                with np.load(data, allow_pickle=False) as z:
+                    return "video" if "actions" in z.files or ("video" in z.files) or (
+                        "codes" in z.files and z["codes"].ndim == 3) else "speech"
+            except (OSError, ValueError):
+                return "speech"
+        if data.is_dir() and (any(data.glob("*/*/*.npz")) or any(data.glob("*/*.npz"))):
             return "video"
+        if data.is_dir() and ((data / "cifar-10-batches-py").is_dir() or (data / "data_batch_1").is_file()
+                              or any(data.glob("*/*.png")) or any(data.glob("*/*.JPEG"))
+                              or any(data.glob("*/*/*.JPEG"))):
+            return "image"
     return "speech"
 
 

@@ -29,6 +29,7 @@ def train(
 ) -> Path:
     """Train the task a recipe names; returns the final checkpoint path.  ``task``: a ready-made
     :class:`vqspeech.train.task.Task` to use instead of the kind's own (tests inject one this way)."""
+    from vqspeech.train.loop import setup
     from vqspeech.train.loop import train as loop
 
     overrides = list(overrides or [])
@@ -42,6 +43,7 @@ def train(
     else:
         cfg = load_recipe(recipe, overrides)
     run_dir.mkdir(parents=True, exist_ok=True)
+    setup(device)  # under torchrun: the process group exists before the task builds rank-0 caches
     if task is None:
         task = registry.get(cfg.task).task(cfg, run_dir)
     return loop(cfg, task, run_dir, resume=resume, device=device)

@@ -57,6 +57,18 @@ def test_set_overrides_are_typed_per_field() -> None:
         apply_overrides({}, ["size=3"])
 
 
+def test_ranges_malformed_lists_and_numeric_names() -> None:
+    from vqspeech.verbs import load_recipe
+
+    for bad, msg in [("model.cycle=0", "model.cycle must be > 0"), ("quantizer.num_codes=0", "quantizer.num_codes"),
+                     ("train.log_every=0", "train.log_every"), ("quantizer.decay=1.5", "decay must be between"),
+                     ("model.gate_channels=7", "gate_channels must be even"),
+                     ("data.unseen_speakers=[a, b", "not a YAML list")]:
+        with pytest.raises(ConfigError, match=msg):
+            load_recipe("recipes/demo.yaml", [bad])
+    assert load_recipe("recipes/demo.yaml", ["data.unseen_speakers=[19, 198]"]).data.unseen_speakers == ["19", "198"]
+
+
 def test_registry_knows_the_speech_kinds_and_rejects_others() -> None:
     kinds = registry.kinds()
     assert {"speech-vqvae", "speech-prior"} <= set(kinds)

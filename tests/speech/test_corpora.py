@@ -81,6 +81,19 @@ def test_librispeech_layout(tmp_path: Path) -> None:
     utts = discover(root)
     assert [u.id for u in utts] == ["19-198-0000", "19-198-0001", "26-495-0000", "26-495-0001"]
     assert utts[0].speaker == "19" and utts[1].text == "GOOD BYE"
+    # a speaker folder, a chapter folder or one file given to a command gets the same ids and speakers
+    from vqspeech.speech.data.corpora import expand_inputs
+
+    for item in (root / "19", root / "19" / "198", root / "19" / "198" / "19-198-0001.flac"):
+        got = {(u.id, u.speaker) for u in expand_inputs([item])}
+        assert got <= {(u.id, u.speaker) for u in utts} and ("19-198-0001", "19") in got, (item, got)
+
+
+def test_vctk_092_single_file_gets_the_reader_id(tmp_path: Path) -> None:
+    from vqspeech.speech.data.corpora import expand_inputs
+
+    f = write_tone(tmp_path / "wav48_silence_trimmed" / "p225" / "p225_001_mic2.flac", 0.1)
+    assert [(u.id, u.speaker) for u in expand_inputs([f])] == [("p225_001", "p225")]
 
 
 @pytest.mark.parametrize("kind", ["jsonl", "csv", "tsv"])

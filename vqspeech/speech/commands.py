@@ -6,7 +6,6 @@ audio), phoneme-eval, speakers, corpus demo.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ import torch
 from vqspeech import progress
 from vqspeech.device import pick_device
 from vqspeech.errors import AudioError, CheckpointError, InputError, VQSpeechError
-from vqspeech.io.atomic import sha256_file
+from vqspeech.io.atomic import atomic_write, sha256_file, write_json
 from vqspeech.io.checkpoint import read_meta
 from vqspeech.io.runs import find_checkpoint
 from vqspeech.io.tokens import (
@@ -273,6 +272,8 @@ def phoneme_eval(
             raise InputError(f"{p}: directory {Path(p).parent} does not exist")
     if is_token_dataset(src):
         meta = read_token_meta(src)
+        if meta.get("kind", SPEECH_VQVAE) != SPEECH_VQVAE:
+            raise InputError(f"{src}: holds {meta['kind']} codes; phoneme-eval needs speech tokens")
         rows = read_tokens(src)
         sr, hop, k = meta["sample_rate"], meta["hop_length"], meta["num_codes"]
     else:
@@ -290,6 +291,9 @@ def phoneme_eval(
     metrics = compute_metrics(utts_scored, sr / hop)
     metrics["skipped"] = len(problems)
     if baseline:
+        if any(not r.get("path") for r in rows):
+            raise InputError(f"{src}: --baseline needs each utterance's audio path (parquet or npz tokens, or audio "
+                             "input); units files carry none")
         audios = []
         for r in rows:
             a = load_audio(r["path"], sr)
@@ -299,7 +303,7 @@ def phoneme_eval(
         base_utts = gather(base_rows, ali, sr, hop)[0]
         metrics["baseline"] = {"name": f"MFCC+delta k-means, K={k}", **compute_metrics(base_utts, sr / hop)}
     if json_path:
-        Path(json_path).write_text(json.dumps(metrics, indent=1) + "\n")
+        write_json(Path(json_path), metrics)
     if plot_path:
         plot_heatmap(utts_scored, plot_path)
     progress.say(format_table(metrics))
@@ -324,9 +328,9 @@ def evaluate(
     report["checkpoint"] = str(ckpt)
     table = markdown(report)
     if json_path:
-        Path(json_path).write_text(json.dumps(report, indent=1) + "\n")
+        write_json(Path(json_path), report)
     if md_path:
-        Path(md_path).write_text(table)
+        atomic_write(Path(md_path), lambda tmp: tmp.write_text(table))
     progress.say(table)
     return report
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from vqspeech.errors import CheckpointError
-from vqspeech.train.recipe import NoSection, QuantizerConfig, TrainConfig
+from vqspeech.train.recipe import NoSection, QuantizerConfig, TrainConfig, positive
 
 SPEECH_VQVAE = "speech-vqvae"
 SPEECH_PRIOR = "speech-prior"
@@ -50,6 +50,11 @@ class WaveNetSizes:
     layers: int = 10
     cycle: int = 10
 
+    def __post_init__(self) -> None:
+        positive(self, "residual_channels", "gate_channels", "skip_channels", "layers", "cycle")
+        if self.gate_channels % 2:
+            raise ValueError(f"gate_channels must be even (tanh and sigmoid halves), not {self.gate_channels}")
+
 
 @dataclass
 class VQVAEModel(WaveNetSizes):
@@ -63,6 +68,8 @@ class VQVAEModel(WaveNetSizes):
     speaker_dim: int = 64
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+        positive(self, "encoder_channels", "cond_channels", "encoder_kernel")
         if any(s < 1 for s in self.strides):
             raise ValueError(f"model.strides must be positive integers, not {self.strides}")
 

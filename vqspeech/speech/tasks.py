@@ -110,6 +110,8 @@ class SpeechPriorTask:
         data = cfg.data
         if data.tokens:
             tmeta = read_token_meta(data.tokens)
+            if tmeta.get("kind", SPEECH_VQVAE) != SPEECH_VQVAE:
+                raise ConfigError(f"data.tokens {data.tokens} holds {tmeta['kind']} codes, not speech tokens")
             rows = read_tokens(data.tokens)
             vq_path, vq_sha = tmeta["model_path"], tmeta["model_sha256"]
             if data.vqvae:

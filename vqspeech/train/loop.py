@@ -47,6 +47,17 @@ def _set_rng_state(st: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(st["cuda_rng"])
 
 
+def setup(device: str) -> torch.device:
+    """The device, with the process group initialised under torchrun (call before building a task: tasks build
+    shared caches on rank 0 behind a barrier)."""
+    dev = pick_device(device)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    return dev
+
+
 def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, device: str = "auto") -> Path:
     """Train ``task`` with the typed recipe ``cfg`` (its ``train`` section) in ``run_dir``.
 
@@ -57,11 +68,7 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
     state_path = run_dir / "train_state.pt"
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    dev = pick_device(device)
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
-    if dev.type == "cuda":
-        torch.cuda.set_device(dev)
+    dev = setup(device)
     main_rank = rank == 0
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     torch.manual_seed(tc.seed)

@@ -39,6 +39,10 @@ class TrainConfig:
     grad_clip: float = 0.0
     max_minutes: float = 0.0
 
+    def __post_init__(self) -> None:
+        positive(self, "batch_size", "log_every", "valid_batches", "lr")
+        non_negative(self, "max_steps", "checkpoint_every", "valid_every", "grad_clip", "max_minutes")
+
 
 @dataclass
 class QuantizerConfig:
@@ -57,6 +61,25 @@ class QuantizerConfig:
     restart_threshold: float = 0.0
     init: Literal["none", "random", "kmeans"] = "none"
     chunk_size: int = 8192
+
+    def __post_init__(self) -> None:
+        positive(self, "num_codes", "dim", "chunk_size")
+        non_negative(self, "beta", "restart_threshold")
+        if not 0 < self.decay < 1:
+            raise ValueError(f"quantizer.decay must be between 0 and 1, not {self.decay}")
+
+
+def positive(section: Any, *names: str) -> None:
+    """Raise ``ValueError`` naming the first of ``names`` that is not > 0 (recipe schemas call it)."""
+    for n in names:
+        if getattr(section, n) <= 0:
+            raise ValueError(f"{n} must be > 0, not {getattr(section, n)}")
+
+
+def non_negative(section: Any, *names: str) -> None:
+    for n in names:
+        if getattr(section, n) < 0:
+            raise ValueError(f"{n} must be >= 0, not {getattr(section, n)}")
 
 
 @dataclass
@@ -93,7 +116,10 @@ def _coerce(value: Any, tp: Any, name: str, source: str, from_text: bool) -> Any
         return _coerce(value, args[0], name, source, from_text)
     if origin is list:
         if from_text and isinstance(value, str):
-            value = yaml.safe_load(value) if value.strip() else []
+            try:
+                value = yaml.safe_load(value) if value.strip() else []
+            except yaml.YAMLError:
+                raise ConfigError(f"{source}: {name}: {value!r} is not a YAML list such as [a, b]") from None
         if not isinstance(value, list):
             raise bad
         return [_coerce(v, typing.get_args(tp)[0], name, source, False) for v in value]
@@ -122,8 +148,8 @@ def _coerce(value: Any, tp: Any, name: str, source: str, from_text: bool) -> Any
             raise bad
         return float(value)
     if tp is str:
-        if from_text or isinstance(value, str):
-            return str(value)
+        if from_text or isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            return str(value)  # numeric ids (LibriSpeech speakers 19, 198) are names too
         raise bad
     raise ConfigError(f"{source}: {name}: unsupported field type {tp!r}")  # a schema bug, not user input
 
@@ -188,7 +214,7 @@ def _build(cls: type[T], raw: Any, source: str, prefix: str) -> T:
     except ConfigError:
         raise
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source}: {prefix}{exc}") from None
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

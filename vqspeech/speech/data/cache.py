@@ -58,7 +58,11 @@ def _build(utts: list[Utterance], sample_rate: int, trim: bool, top_db: float, d
             f.flush()
             os.fsync(f.fileno())
         (tmp / "index.json").write_text(json.dumps(index))
-        tmp.replace(dest)
+        try:
+            tmp.replace(dest)
+        except OSError:
+            if not (dest / "index.json").exists():  # another process finished the same cache first: keep it
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -64,9 +64,9 @@ def detect_layout(root: Path) -> str:
         raise InputError(f"{root}: a corpus is a folder or a .jsonl/.csv/.tsv manifest")
     if (root / "wav48").is_dir() or (root / "wav48_silence_trimmed").is_dir():
         return "vctk"
-    if any(re.fullmatch(r"\d+-\d+\.trans\.txt", p.name) for p in root.glob("*/*/*.trans.txt")) or any(
-        re.fullmatch(r"\d+-\d+\.trans\.txt", p.name) for p in root.glob("*/*/*/*.trans.txt")
-    ):
+    if any(re.fullmatch(r"\d+-\d+\.trans\.txt", p.name)
+           for pattern in ("*.trans.txt", "*/*.trans.txt", "*/*/*.trans.txt", "*/*/*/*.trans.txt")
+           for p in root.glob(pattern)):  # the corpus root, a subset, a speaker or a chapter folder
         return "librispeech"
     return "generic"
 
@@ -134,10 +134,18 @@ def read_generic(root: Path) -> list[Utterance]:
 
 
 def loose_file(f: Path) -> Utterance:
-    """A single audio file given on its own: its folder names the speaker."""
+    """A single audio file given on its own: its folder names the speaker, except for the names of the known
+    corpora (LibriSpeech ``S-C-U``: speaker ``S``; VCTK 0.92 ``pNNN_MMM_micK``: id ``pNNN_MMM``), so a file gets
+    the id the corpus reader gives it."""
     grid = f.with_suffix(".TextGrid")
-    speaker = f.resolve().parent.name or "unknown"
-    return Utterance(utterance_id(speaker, f.stem), str(f), speaker, _text(f.with_suffix(".txt")),
+    stem = f.stem
+    if m := re.fullmatch(r"(\d+)-\d+-\d+", stem):
+        speaker = m.group(1)
+    elif m := re.fullmatch(r"((p\w+?)_\d+)_mic[12]", stem):
+        stem, speaker = m.group(1), m.group(2)
+    else:
+        speaker = f.resolve().parent.name or "unknown"
+    return Utterance(utterance_id(speaker, stem), str(f), speaker, _text(f.with_suffix(".txt")),
                      str(grid) if grid.exists() else None)
 
 
@@ -206,8 +214,10 @@ def split_utterances(
 
 
 def write_split(path: str | Path, split: dict[str, list[str]]) -> None:
-    """Save a split as JSON so that a run can be reproduced."""
-    Path(path).write_text(json.dumps(split, indent=1))
+    """Save a split as JSON (atomically: every rank may write the same file) so that a run can be reproduced."""
+    from vqspeech.io.atomic import write_json
+
+    write_json(Path(path), split)
 
 
 def expand_inputs(inputs: list[str | Path]) -> list[Utterance]:

@@ -1,7 +1,7 @@
 """``vqspeech evaluate`` for speech: judges no one here trained listen to what the model makes.
 
-On held-out utterances (the run's ``split.json`` validation and unseen-speaker ids when the checkpoint sits in a
-run dir, else every utterance), seeded:
+On held-out utterances of the model's speakers (the run's ``split.json`` validation ids when the checkpoint sits
+in a run dir, else every utterance), seeded:
 
 * reconstructions (encode, decode as the same speaker): ASR word error next to the originals', log-mel
   distance, STOI and wide-band PESQ against the original;
@@ -59,16 +59,24 @@ def evaluate_speech(
     utts = discover(corpus)
     test, train, source = held_out(utts, checkpoint)
     rng = random.Random(seed)
-    known = [u for u in test if u.speaker in meta.speakers]
+    sr = meta.sample_rate
+    # enrol first: conversion targets are speakers the judge knows (real training utterances of the model's voices)
+    by_spk: dict[str, list[np.ndarray]] = {}
+    for u in train:
+        if u.speaker in meta.speakers and len(by_spk.get(u.speaker, [])) < enrol_per_speaker:
+            by_spk.setdefault(u.speaker, []).append(load_audio(u.path, sr))
+    enrolled = [s for s in meta.speakers if s in by_spk]
+    if len(enrolled) < 2:
+        raise InputError(f"{corpus}: needs real utterances of at least two of the model's speakers "
+                         f"({', '.join(meta.speakers)}) to enrol the speaker judge")
+    known = [u for u in test if u.speaker in by_spk]
     if not known:
         raise InputError(f"{corpus}: no held-out utterance of a speaker this model knows ({', '.join(meta.speakers)})")
     rng.shuffle(known)
     test = sorted(known[:max_utterances], key=lambda u: u.id)
-    sr = meta.sample_rate
     originals = [load_audio(u.path, sr) for u in test]
     src_idx = [meta.speakers.index(u.speaker) for u in test]
-    tgt_idx = [rng.choice([i for i in range(len(meta.speakers)) if i != s]) if len(meta.speakers) > 1 else s
-               for s in src_idx]
+    tgt_idx = [meta.speakers.index(rng.choice([s for s in enrolled if s != meta.speakers[i]])) for i in src_idx]
     progress.say(f"evaluate: {len(test)} held-out utterances ({source}); decoding reconstructions and conversions")
     codes = encode_audio(model, originals, device=device)
     recon = synthesize(model, codes, src_idx, temperature=temperature, seed=seed, device=device)
@@ -91,10 +99,6 @@ def evaluate_speech(
         report["stoi"] = float(np.mean([judges.stoi(o, r, sr) for o, r in zip(originals, recon, strict=True)]))
         report["pesq_wb"] = float(np.mean([judges.pesq_wb(o, r, sr) for o, r in zip(originals, recon, strict=True)]))
     judge = judges.SpeakerJudge()
-    by_spk: dict[str, list[np.ndarray]] = {}
-    for u in train:
-        if u.speaker in meta.speakers and len(by_spk.get(u.speaker, [])) < enrol_per_speaker:
-            by_spk.setdefault(u.speaker, []).append(load_audio(u.path, sr))
     emb = np.stack([judge.embed(c, sr) for c in conv])
     cents = judges.speaker_centroids({s: np.stack([judge.embed(a, sr) for a in v]) for s, v in by_spk.items()})
     report["conversion_speaker"] = judges.conversion_speaker_scores(
