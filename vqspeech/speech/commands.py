@@ -252,7 +252,10 @@ def sample(
 
 def speakers(checkpoint: str | Path | None = None) -> list[str]:
     """The speaker ids of a speech model (VQ-VAE or prior)."""
-    meta = read_meta(find_checkpoint(checkpoint, (SPEECH_VQVAE, SPEECH_PRIOR)))
+    path = find_checkpoint(checkpoint, (SPEECH_VQVAE, SPEECH_PRIOR))
+    meta = read_meta(path)
+    if meta.get("kind") not in (SPEECH_VQVAE, SPEECH_PRIOR):
+        raise CheckpointError(f"{path}: is a {meta.get('kind')} checkpoint; speakers belong to speech models")
     return list(meta.get("speakers", []))
 
 
