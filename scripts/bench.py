@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """vqspeech benchmark suite: prints a table per section and writes JSON.
 
-Usage: python scripts/bench.py [--only quantizer,train,generate,cache,codec,image,video] [--json bench_results.json] [--quick]
-                              [--codec-vqvae CKPT --codec-prior PRIOR]
+Usage: python scripts/bench.py [--only quantizer,train,generate,cache,codec,image,video]
+                              [--json bench_results.json] [--quick] [--codec-vqvae CKPT --codec-prior PRIOR]
 """
 
 from __future__ import annotations
