@@ -300,7 +300,11 @@ def corpus_images(
     from vqspeech.image.commands import corpus_images as run
 
     summary = run(out, seed=seed, train_per_class=train_per_class, test_per_class=test_per_class)
-    progress.say(f"image corpus -> {out}: {summary}")
+    c = summary["cifar10"]
+    progress.say(f"image corpus -> {out}: {len(summary['classes'])} classes, {c['train']} training and {c['test']} "
+                 f"test 32x32 patches (CIFAR-10 layout)"
+                 + (f", {summary['imagenet']['train']} + {summary['imagenet']['val']} ImageNet-layout crops"
+                    if summary.get("imagenet") else ""))
 
 
 @corpus_app.command("maze")
