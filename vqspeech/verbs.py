@@ -69,6 +69,11 @@ def describe(path: str | Path) -> str:
 
     if codec.is_vqs(p):
         return codec.describe(p)
+    if p.suffix.lower() in (".npz", ".txt"):  # one token file: an npz item or a units file
+        rows = read_tokens(p)
+        return "\n".join([f"token file: {p}", f"items: {len(rows)}",
+                          f"codes: {sum(len(r['codes']) for r in rows)}",
+                          f"shapes: {sorted({tuple(r['shape']) for r in rows})[:5]}"])
     meta = read_meta(p)
     lines = [f"checkpoint: {p}", f"kind: {meta.get('kind')}", f"sha256: {sha256_file(p)}",
              f"size: {p.stat().st_size / 2**20:.1f} MiB"]

@@ -137,6 +137,9 @@ def test_info_describes_checkpoints_and_token_datasets(tiny_model: Path, demo_co
     assert lines["codes"] == str(n) and lines["seconds"] == f"{n / 1000:.1f}"
     code, _, err = run_cli(["info", str(tmp_path)], monkeypatch, capsys)
     assert code == 2 and err.startswith("error: ") and "neither a checkpoint nor a token dataset" in err
+    np.savez(tmp_path / "one.npz", codes=np.arange(6).reshape(2, 3))
+    code, out, _ = run_cli(["info", str(tmp_path / "one.npz")], monkeypatch, capsys)
+    assert code == 0 and "codes: 6" in out and "(2, 3)" in out  # a token file, not "a pickle"
 
 
 def test_sampler_temperature(tiny_model: Path) -> None:
