@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from vqspeech.image.models import ImageVAE, ImageVQVAE, to_uint8
+from vqspeech.image.models import ImageVAE, ImageVQVAE
+from vqspeech.models.pixels import to_uint8
 
 LN2 = math.log(2.0)
 

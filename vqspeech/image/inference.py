@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from vqspeech.errors import InputError
-from vqspeech.image.models import ImageVQVAE, to_uint8
+from vqspeech.image.models import ImageVQVAE
+from vqspeech.models.pixels import decode_rgb, encode_rgb
 from vqspeech.nn.pixelcnn import GatedPixelCNN
 
 
@@ -27,30 +28,14 @@ def encode_images(model: ImageVQVAE, images: np.ndarray, *, batch_size: int = 64
     """``uint8 [N, H, W, 3]`` -> codes ``int64 [N, h, w*m]``."""
     if images.ndim != 4 or images.shape[1:] != (model.image_size, model.image_size, 3):
         raise InputError(f"images must be [N, {model.image_size}, {model.image_size}, 3], got {list(images.shape)}")
-    dev = _device(device)
-    model.eval().to(dev)
-    out = []
-    for s in range(0, len(images), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(images[s : s + batch_size])).permute(0, 3, 1, 2).to(dev)
-        out.append(model.encode(x).cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, *model.latent_shape), np.int64)
+    return encode_rgb(model, images, batch_size=batch_size, device=_device(device))
 
 
 @torch.no_grad()
 def decode_codes(model: ImageVQVAE, codes: np.ndarray | torch.Tensor, *, batch_size: int = 64,
                  device: str | torch.device | None = "cpu") -> np.ndarray:
     """codes ``[N, h, w*m]`` -> ``uint8 [N, H, W, 3]`` (expected pixel values of the decoder, rounded)."""
-    c = torch.as_tensor(np.asarray(codes), dtype=torch.long)
-    if c.dim() != 3 or tuple(c.shape[1:]) != tuple(model.latent_shape):
-        raise InputError(f"codes must be [N, {model.latent_shape[0]}, {model.latent_shape[1]}] for this model, "
-                         f"got {list(c.shape)}")
-    if c.numel() and (int(c.min()) < 0 or int(c.max()) >= model.num_codes):
-        raise InputError(f"codes must be in 0..{model.num_codes - 1}, got {int(c.min())}..{int(c.max())}")
-    dev = _device(device)
-    model.eval().to(dev)
-    out = [to_uint8(model.decode(c[s : s + batch_size].to(dev))).permute(0, 2, 3, 1).cpu()
-           for s in range(0, len(c), batch_size)]
-    return torch.cat(out).numpy() if out else np.zeros((0, model.image_size, model.image_size, 3), np.uint8)
+    return decode_rgb(model, codes, model.image_size, batch_size=batch_size, device=_device(device))
 
 
 def resolve_labels(label: str | int | None, classes: Sequence[str], n: int, conditional: bool) -> torch.Tensor | None:

@@ -70,8 +70,6 @@ def _zero_last(decoder: Decoder2d) -> None:
     nn.init.zeros_(last.bias)
 
 
-def to_uint8(mean: torch.Tensor) -> torch.Tensor:
-    return mean.round().clamp(0, 255).to(torch.uint8)
 
 
 class VQVAEOutput(NamedTuple):

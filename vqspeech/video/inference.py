@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from vqspeech.errors import InputError
-from vqspeech.video.models import FrameVQVAE, VideoPrior, to_uint8
+from vqspeech.models.pixels import decode_rgb, encode_rgb
+from vqspeech.video.models import FrameVQVAE, VideoPrior
 
 
 def _device(device: str | torch.device | None) -> torch.device:
@@ -27,31 +28,14 @@ def encode_frames(model: FrameVQVAE, frames: np.ndarray, *, batch_size: int = 64
     if frames.ndim != 4 or frames.shape[1:] != (s, s, 3):
         raise InputError(f"frames are {'x'.join(map(str, frames.shape[1:3]))} but the model takes {s}x{s} "
                          f"(expected [N, {s}, {s}, 3], got {list(frames.shape)})")
-    dev = _device(device)
-    model.eval().to(dev)
-    out = []
-    for i in range(0, len(frames), batch_size):
-        x = torch.from_numpy(np.array(frames[i : i + batch_size])).permute(0, 3, 1, 2).to(dev)
-        out.append(model.encode(x).cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, *model.latent_shape), np.int64)
+    return encode_rgb(model, frames, batch_size=batch_size, device=_device(device))
 
 
 @torch.no_grad()
 def decode_frames(model: FrameVQVAE, codes: np.ndarray | torch.Tensor, *, batch_size: int = 64,
                   device: str | torch.device | None = "cpu") -> np.ndarray:
     """codes ``[N, h, w]`` -> ``uint8 [N, H, W, 3]``."""
-    c = torch.as_tensor(np.asarray(codes), dtype=torch.long)
-    if c.dim() != 3 or tuple(c.shape[1:]) != tuple(model.latent_shape):
-        raise InputError(f"codes must be [N, {model.latent_shape[0]}, {model.latent_shape[1]}] for this model, "
-                         f"got {list(c.shape)}")
-    if c.numel() and (int(c.min()) < 0 or int(c.max()) >= model.num_codes):
-        raise InputError(f"codes must be in 0..{model.num_codes - 1}, got {int(c.min())}..{int(c.max())}")
-    dev = _device(device)
-    model.eval().to(dev)
-    out = [to_uint8(model.decode(c[i : i + batch_size].to(dev))).permute(0, 2, 3, 1).cpu()
-           for i in range(0, len(c), batch_size)]
-    s = model.frame_size
-    return torch.cat(out).numpy() if out else np.zeros((0, s, s, 3), np.uint8)
+    return decode_rgb(model, codes, model.frame_size, batch_size=batch_size, device=_device(device))
 
 
 @torch.no_grad()

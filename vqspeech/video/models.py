@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vqspeech.models.pixels import to_uint8
 from vqspeech.nn.conv import Decoder2d, Encoder2d
 from vqspeech.nn.pixelcnn import GatedPixelCNN
 from vqspeech.quantize import VectorQuantizer
@@ -26,9 +27,6 @@ def to_unit(x: torch.Tensor) -> torch.Tensor:
     return x.float() / 127.5 - 1.0
 
 
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Pixel values in ``[0, 255]`` (float) -> ``uint8`` (rounded)."""
-    return x.round().clamp(0, 255).to(torch.uint8)
 
 
 class FrameOutput(NamedTuple):
