@@ -189,7 +189,6 @@ def write_report(run: Path, prior_run: Path | None = None) -> Path:
     if pe.exists():
         m = json.loads(pe.read_text())
         lines += ["## How phonetic are the codes (phoneme-eval)", "",
-                  "| metric | value |", "|---|---|",
                   "| metric | codes | MFCC k-means baseline (same K, same rate) |", "|---|---|---|"]
         b = m.get("baseline") or {}
 
