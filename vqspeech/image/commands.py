@@ -104,19 +104,14 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     from vqspeech import progress
     from vqspeech.image.inference import encode_images
     from vqspeech.io.atomic import sha256_file
-    from vqspeech.io.tokens import TokenWriter, write_token_meta
+    from vqspeech.io.tokens import TokenWriter, prepare_output, write_token_meta
     from vqspeech.registry import load_model
 
     if num_shards is not None and (shard_index is None or not 0 <= shard_index < num_shards):
         raise InputError(f"--shard-index must be in [0, {num_shards})")
     ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE,))
     model, meta = load_model(ckpt, expect=IMAGE_VQVAE)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
-    if not out.parent.exists():
-        raise InputError(f"{out}: parent directory {out.parent} does not exist")
-    out.mkdir(exist_ok=True)
+    out = prepare_output(out)
     write_token_meta(out, {"kind": IMAGE_VQVAE, "format": fmt, "model_path": str(ckpt),
                            "model_sha256": sha256_file(ckpt), "num_codes": meta["num_codes"],
                            "classes": meta["classes"], "image_size": meta["image_size"]})

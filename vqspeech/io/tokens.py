@@ -85,6 +85,35 @@ def append_errors(out: Path, errors: list[dict[str, str]]) -> Path:
     return path
 
 
+def prepare_output(out: str | Path) -> Path:
+    """Check and create a token dataset directory (an existing file or a missing parent is an input error)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    if not out.parent.exists():
+        raise InputError(f"{out}: parent directory {out.parent} does not exist")
+    out.mkdir(exist_ok=True)
+    return out
+
+
+def finish_encode(out: Path, written: int, skipped: int, errors: list[dict[str, str]], what: str,
+                  failed_what: str | None = None) -> dict[str, int]:
+    """List failed inputs in ``_errors.jsonl`` and report.  Every input failed: :class:`InputError` (exit 2);
+    some failed: :class:`VQSpeechError` (exit 1).  Returns ``{"written", "skipped", "failed"}``."""
+    from vqspeech import progress
+    from vqspeech.errors import VQSpeechError
+
+    if errors:
+        append_errors(out, errors)
+    result = {"written": written, "skipped": skipped, "failed": len(errors)}
+    if errors and written == 0 and skipped == 0:
+        raise InputError(errors[0]["error"] + ("" if len(errors) == 1 else f" (and {len(errors) - 1} more failed)"))
+    progress.say(f"encoded {written} {what}(s), {skipped} already present, {len(errors)} failed -> {out}")
+    if errors:
+        raise VQSpeechError(f"{len(errors)} {failed_what or what}(s) failed; see {out / ERRORS}")
+    return result
+
+
 def _schema(columns: list[tuple[str, Any]]):
     import pyarrow as pa
 

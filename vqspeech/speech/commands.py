@@ -16,14 +16,15 @@ import torch
 
 from vqspeech import progress
 from vqspeech.device import pick_device
-from vqspeech.errors import AudioError, CheckpointError, InputError, VQSpeechError
+from vqspeech.errors import AudioError, CheckpointError, InputError
 from vqspeech.io.atomic import atomic_write, sha256_file, write_json
 from vqspeech.io.checkpoint import read_meta
 from vqspeech.io.runs import find_checkpoint
 from vqspeech.io.tokens import (
     TokenWriter,
-    append_errors,
+    finish_encode,
     is_token_dataset,
+    prepare_output,
     read_token_meta,
     read_tokens,
     write_token_meta,
@@ -84,12 +85,7 @@ def encode(
     dev = pick_device(device)
     model.to(dev)
     utts = expand_inputs(inputs)[shard_index::num_shards]
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
-    if not out.parent.exists():
-        raise InputError(f"{out}: parent directory {out.parent} does not exist")
-    out.mkdir(exist_ok=True)
+    out = prepare_output(out)
     sr, hop = meta.sample_rate, meta.hop_length
     write_token_meta(out, {"kind": SPEECH_VQVAE, "format": fmt, "model_path": str(ckpt),
                            "model_sha256": sha256_file(ckpt), **meta.to_dict()})
@@ -126,15 +122,7 @@ def encode(
         if on_progress:
             on_progress(min(s + batch_size, len(todo)), len(todo))
     writer.flush()
-    if errors:
-        append_errors(out, errors)
-    result = {"written": written, "skipped": len(utts) - len(todo), "failed": len(errors)}
-    if errors and written == 0 and result["skipped"] == 0:
-        raise InputError(errors[0]["error"] + ("" if len(errors) == 1 else f" (and {len(errors) - 1} more failed)"))
-    progress.say(f"encoded {written} utterance(s), {result['skipped']} already present, {len(errors)} failed -> {out}")
-    if errors:
-        raise VQSpeechError(f"{len(errors)} file(s) failed; see {out / '_errors.jsonl'}")
-    return result
+    return finish_encode(out, written, len(utts) - len(todo), errors, "utterance", "file")
 
 
 def _checked_codes(rows: list[dict[str, Any]], source: str | Path, num_codes: int) -> list[np.ndarray]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from vqspeech import progress
-from vqspeech.errors import InputError, VQSpeechError
+from vqspeech.errors import InputError
 from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE
 from vqspeech.video.data.episodes import EpisodeSet, list_episodes, parse_actions, read_episode, read_meta
 from vqspeech.video.inference import _device, decode_frames, encode_frames, rollout
@@ -90,7 +90,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     import pyarrow as pa
 
     from vqspeech.io.atomic import sha256_file
-    from vqspeech.io.tokens import TokenWriter, append_errors, write_token_meta
+    from vqspeech.io.tokens import TokenWriter, finish_encode, prepare_output, write_token_meta
     from vqspeech.registry import load_model
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -102,12 +102,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     model, meta = load_model(ckpt, expect=VIDEO_VQVAE)
     dev = _device(device)
     eps = expand_episodes(inputs, split)[shard_index::num_shards]
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
-    if not out.parent.exists():
-        raise InputError(f"{out}: parent directory {out.parent} does not exist")
-    out.mkdir(exist_ok=True)
+    out = prepare_output(out)
     write_token_meta(out, {"kind": VIDEO_VQVAE, "format": fmt, "model_path": str(ckpt),
                            "model_sha256": sha256_file(ckpt), "num_codes": int(meta["num_codes"]),
                            "actions": meta["actions"], "frame_size": int(meta["frame_size"]),
@@ -135,15 +130,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
             if update:
                 update(n + 1, len(todo))
     writer.flush()
-    if errors:
-        append_errors(out, errors)
-    result = {"written": written, "skipped": len(eps) - len(todo), "failed": len(errors)}
-    if errors and written == 0 and result["skipped"] == 0:
-        raise InputError(errors[0]["error"] + ("" if len(errors) == 1 else f" (and {len(errors) - 1} more failed)"))
-    progress.say(f"encoded {written} episode(s), {result['skipped']} already present, {len(errors)} failed -> {out}")
-    if errors:
-        raise VQSpeechError(f"{len(errors)} episode(s) failed; see {out / '_errors.jsonl'}")
-    return result
+    return finish_encode(out, written, len(eps) - len(todo), errors, "episode")
 
 
 def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None = None, fps: float = 8.0,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from vqspeech.errors import InputError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
-class ImageSet:
+class ImageSet(ABC):
     """A labelled set of RGB images of one size.
 
     ``len(s)``; ``s.labels``: ``int64 [N]``; ``s.classes``: class names (label ``i`` is ``classes[i]``);
@@ -29,8 +30,9 @@ class ImageSet:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @abstractmethod
     def images(self, idx: Sequence[int] | np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """``uint8 [n, size, size, 3]`` for the indices ``idx``."""
 
 
 @dataclass
