@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """vqspeech benchmark suite: prints a table per section and writes JSON.
 
-Usage: python scripts/bench.py [--only quantizer,train,generate,cache,codec,image,video]
+Usage: python scripts/bench.py [--only peaks,quantizer,train,generate,encode,cache,codec,image,video]
                               [--json bench_results.json] [--quick] [--codec-vqvae CKPT --codec-prior PRIOR]
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 from bench_families import CODEC_MODELS, bench_cache, bench_codec, bench_image, bench_video_section  # noqa: E402
+from bench_speed import bench_encode, bench_generate, peaks  # noqa: E402
 from bench_util import QUANT_CHILD, machine, print_row, run_child, timeit  # noqa: E402
 
 
@@ -35,8 +35,8 @@ def bench_quantizer(quick: bool) -> list[dict]:
     return rows
 
 
-PEER = {  # a widely used PyTorch WaveNet on this kind of machine (figures quoted in the issues)
-    "train_10": 48000, "train_30": 2800, "gen_10": 776, "gen_30": 82,
+PEER = {  # a widely used PyTorch WaveNet, side by side on this kind of machine at kernel 2 (issue 16), samples/s
+    "train_10": 35577, "train_30": 1604,
 }
 
 
@@ -66,93 +66,60 @@ def bench_train(quick: bool) -> list[dict]:
     for name, m in _wavenet_sizes():
         if quick and "vctk" in name:
             continue
-        torch.manual_seed(0)
-        net = WaveNet(WaveNetConfig(256, m["residual_channels"], m["gate_channels"], m["skip_channels"], m["layers"],
-                                    m["cycle"]))
-        opt = torch.optim.Adam(net.parameters(), 2e-4)
-        x = torch.randint(0, 256, (4, 8000))
+        for path in ("eager", "compiled"):
+            torch.manual_seed(0)
+            net = WaveNet(WaveNetConfig(256, m["residual_channels"], m["gate_channels"], m["skip_channels"],
+                                        m["layers"], m["cycle"]))
+            if path == "compiled":
+                net.compile()  # what train.compile does
+            opt = torch.optim.Adam(net.parameters(), 2e-4)
+            x = torch.randint(0, 256, (4, 8000))
 
-        def step(net=net, opt=opt, x=x) -> None:
-            loss = F.cross_entropy(net(x), x)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            def step(net=net, opt=opt, x=x) -> None:
+                loss = F.cross_entropy(net(x), x)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
 
-        t = timeit(step, repeat=2 if m["layers"] > 10 else 3)
-        peer = PEER["train_30"] if m["layers"] == 30 and m["residual_channels"] == 256 else (
-            PEER["train_10"] if m["layers"] == 10 and m["residual_channels"] == 64 else None)
-        rows.append({"model": f"WaveNet only: {name}", "samples_per_s": round(32000 / t),
-                     "vs_peer": round(32000 / t / peer, 2) if peer else "-"})
-        print_row(rows[-1])
+            step()  # compiles (not timed)
+            t = timeit(step, repeat=2 if m["layers"] > 10 else 3)
+            peer = PEER["train_30"] if m["layers"] == 30 and m["residual_channels"] == 256 else (
+                PEER["train_10"] if m["layers"] == 10 and m["residual_channels"] == 64 else None)
+            rows.append({"model": f"WaveNet only: {name}", "path": path, "samples_per_s": round(32000 / t),
+                         "vs_peer": round(32000 / t / peer, 2) if peer else "-"})
+            print_row(rows[-1])
     for name in ("demo", "vctk"):
         if quick and name == "vctk":
             continue
         cfg = load_recipe(f"recipes/{name}.yaml")
-        torch.manual_seed(0)
-        model = SpeechVQVAE(cfg.model, cfg.quantizer, 8).train()
-        opt = torch.optim.Adam(model.parameters(), 2e-4)
-        hop = model.hop
-        audio = torch.randn(4, 8000 // hop * hop) * 0.1
-        spk = torch.arange(4)
+        for path in ("eager", "compiled"):
+            torch.manual_seed(0)
+            model = SpeechVQVAE(cfg.model, cfg.quantizer, 8).train()
+            if path == "compiled":
+                for mod in model.compile_targets():
+                    mod.compile()
+            opt = torch.optim.Adam(model.parameters(), 2e-4)
+            hop = model.hop
+            audio = torch.randn(4, 8000 // hop * hop) * 0.1
+            spk = torch.arange(4)
 
-        def vstep(model=model, opt=opt, audio=audio, spk=spk) -> None:
-            out = model(audio, spk)
-            opt.zero_grad()
-            out.loss.backward()
-            opt.step()
+            def vstep(model=model, opt=opt, audio=audio, spk=spk) -> None:
+                out = model(audio, spk)
+                opt.zero_grad()
+                out.loss.backward()
+                opt.step()
 
-        t = timeit(vstep, repeat=2)
-        rows.append({"model": f"full VQ-VAE: {name}.yaml", "samples_per_s": round(audio.numel() / t), "vs_peer": "-"})
-        print_row(rows[-1])
-    return rows
-
-
-def bench_generate(quick: bool) -> list[dict]:
-    """Cached generation from the decoders (with latent + speaker conditioning), fp32 CPU."""
-    from vqspeech.nn.wavenet import WaveNet, WaveNetConfig
-
-    rows = []
-    torch.set_grad_enabled(False)
-    for name, m in _wavenet_sizes():
-        if quick and "vctk" in name:
-            continue
-        torch.manual_seed(0)
-        net = WaveNet(WaveNetConfig(256, m["residual_channels"], m["gate_channels"], m["skip_channels"], m["layers"],
-                                    m["cycle"], cond_channels=64, global_channels=16, hop=64)).eval()
-        big = m["layers"] > 10
-        naive_rate = None
-        for batch in (1, 16):
-            steps = (800 if big else 4000) // (4 if batch > 1 else 1)
-            cond = torch.randn(batch, 64, steps // 64 + 1)
-            g = torch.randn(batch, 16)
-            net.generate(64, cond, g)
-            t0 = time.perf_counter()
-            net.generate(steps, cond, g)
-            rate = steps * batch / (time.perf_counter() - t0)
-            row = {"decoder": name, "batch": batch, "samples_per_s": round(rate),
-                   "real_time_factor": round(16000 / rate, 1)}
-            if batch == 1:
-                # steady state: a full receptive field of history is recomputed at every step
-                nsteps = 3 if big else 20
-                hist = torch.randint(0, 256, (1, net.receptive_field))
-                cond1 = torch.randn(1, 64, net.receptive_field // 64 + nsteps + 2)
-                net.generate_naive(1, cond1, g[:1], history=hist)
-                t0 = time.perf_counter()
-                net.generate_naive(nsteps, cond1, g[:1], history=hist)
-                naive_rate = nsteps / (time.perf_counter() - t0)
-                row["naive_samples_per_s"] = round(naive_rate, 1)
-                row["vs_naive"] = round(rate / naive_rate)
-                peer = PEER["gen_30"] if big and m["residual_channels"] == 256 else (
-                    PEER["gen_10"] if m["layers"] == 10 and m["residual_channels"] == 64 else None)
-                row["vs_peer"] = round(rate / peer, 2) if peer else "-"
-            rows.append(row)
-            print_row(row)
-    torch.set_grad_enabled(True)
+            vstep()
+            t = timeit(vstep, repeat=2)
+            rows.append({"model": f"full VQ-VAE: {name}.yaml", "path": path, "samples_per_s": round(audio.numel() / t),
+                         "vs_peer": "-"})
+            print_row(rows[-1])
     return rows
 
 
 SECTIONS: dict[str, Callable[[bool], list[dict]]] = {
-    "quantizer": bench_quantizer, "train": bench_train, "generate": bench_generate, "cache": bench_cache,
+    "peaks": peaks, "quantizer": bench_quantizer, "train": bench_train, "generate": bench_generate,
+    "encode": bench_encode, "cache": bench_cache,
     "codec": bench_codec, "image": bench_image, "video": bench_video_section,
 }
 

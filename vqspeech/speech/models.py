@@ -116,6 +116,10 @@ class SpeechVQVAE(VQVAE):
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
         return super().load_state_dict(_upgrade_v1_keys(state_dict), strict=strict, assign=assign)
 
+    def compile_targets(self) -> list[nn.Module]:
+        """What ``train.compile`` compiles: the WaveNet decoder (most of a step's time)."""
+        return [self.decoder.wavenet]
+
 
 class CodePrior(nn.Module):
     """A WaveNet over code sequences.
@@ -133,6 +137,10 @@ class CodePrior(nn.Module):
             num_classes=num_codes, residual_channels=model.residual_channels, gate_channels=model.gate_channels,
             skip_channels=model.skip_channels, layers=model.layers, cycle=model.cycle, global_channels=sd,
         ))
+
+    def compile_targets(self) -> list[nn.Module]:
+        """What ``train.compile`` compiles: the WaveNet."""
+        return [self.net]
 
     def _g(self, speaker: torch.Tensor | None, batch: int) -> torch.Tensor | None:
         if self.speakers is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -58,6 +59,26 @@ def setup(device: str) -> torch.device:
     return dev
 
 
+def _compile(model: torch.nn.Module, dev: torch.device) -> None:
+    """``train.compile``: compile the modules the model names in ``compile_targets()`` in place (state-dict keys
+    unchanged).  Falls back to eager, with one line saying why, where no C++ compiler exists (CPU) or the model
+    names nothing; compile errors later also fall back to eager (dynamo's ``suppress_errors``)."""
+    targets = getattr(model, "compile_targets", None)
+    mods = list(targets()) if targets is not None else []
+    if not mods:
+        progress.warn("train.compile: this model names no modules to compile; training eagerly")
+        return
+    if dev.type == "cpu" and not any(shutil.which(c) for c in ("c++", "g++", "clang++")):
+        progress.warn("train.compile: no C++ compiler on PATH (needed on CPU); training eagerly")
+        return
+    import torch._dynamo
+
+    torch._dynamo.config.suppress_errors = True
+    for m in mods:
+        m.compile()
+    progress.say(f"train.compile: compiling {', '.join(type(m).__name__ for m in mods)} (first steps are slow)")
+
+
 def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, device: str = "auto") -> Path:
     """Train ``task`` with the typed recipe ``cfg`` (its ``train`` section) in ``run_dir``.
 
@@ -87,6 +108,8 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
         n_params = sum(p.numel() for p in model.parameters()) / 1e6
         progress.say(f"{task.kind}: {task.describe()}; {n_params:.2f} M parameters; device {dev}"
                      f"{f' x{world}' if world > 1 else ''}; run dir {run_dir}")
+    if tc.compile:
+        _compile(model, dev)
     net = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)

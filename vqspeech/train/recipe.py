@@ -38,6 +38,7 @@ class TrainConfig:
     precision: Literal["fp32", "bf16"] = "fp32"
     grad_clip: float = 0.0
     max_minutes: float = 0.0
+    compile: bool = False  # torch.compile the model's hot modules (its compile_targets); eager if that fails
 
     def __post_init__(self) -> None:
         positive(self, "batch_size", "log_every", "valid_batches", "lr")

@@ -1,0 +1,164 @@
+"""Speed benchmarks of the speech models against this machine's measured limits (run through
+``scripts/bench.py --only peaks,generate,encode``).
+
+- peaks: fp32 matmul GFLOP/s (the compute bound) and matrix-vector GB/s of a 48 MB matrix (the bound of a batch-1
+  step that reads every weight once);
+- generate: the compiled per-sample step vs the PyTorch cached path vs naive recompute, at batch 1 and 16, with
+  the real-time factor, achieved GFLOP/s and (batch 1) weight-streaming GB/s;
+- encode: audio -> codes throughput in the encoder's FLOPs as a fraction of the matmul peak, and peak RSS of
+  encoding a one-hour file (demo encoder; the paper-size encoder on 2 minutes).
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+import torch
+from bench_util import print_row, run_child
+
+PEER_GEN = {10: 354, 30: 40}  # side by side with a widely used PyTorch WaveNet (issue 16), batch 1, samples/s
+_PEAKS: dict[str, float] = {}
+
+
+def peaks(quick: bool = False) -> list[dict]:
+    """Measured fp32 matmul peak and matrix-vector bandwidth (all threads), cached for the other sections."""
+    if not _PEAKS:
+        a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+        torch.mm(a, b)
+        best = min(_time(lambda: torch.mm(a, b)) for _ in range(5))
+        _PEAKS["matmul_gflops"] = 2 * 2048**3 / best / 1e9
+        w, v = torch.randn(3072, 4096), torch.randn(4096)  # 48 MB: as large as the paper decoder's weights
+        torch.mv(w, v)
+        best = min(_time(lambda: torch.mv(w, v)) for _ in range(20))
+        _PEAKS["matvec_gbs"] = w.numel() * 4 / best / 1e9
+    row = {"matmul_fp32_gflops": round(_PEAKS["matmul_gflops"], 1), "matvec_48MB_gbs": round(_PEAKS["matvec_gbs"], 1),
+           "threads": torch.get_num_threads()}
+    print_row(row)
+    return [row]
+
+
+def _time(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _decoders(quick: bool) -> list[tuple[str, dict]]:
+    from dataclasses import asdict
+
+    from vqspeech.verbs import load_recipe
+
+    out = [("demo.yaml decoder", asdict(load_recipe("recipes/demo.yaml").model)),
+           ("peer 10-layer 64/128/64", {"residual_channels": 64, "gate_channels": 128, "skip_channels": 64,
+                                        "layers": 10, "cycle": 10})]
+    if not quick:
+        out.append(("vctk.yaml decoder (paper size)", asdict(load_recipe("recipes/vctk.yaml").model)))
+    return out
+
+
+def _peer_rate(m: dict) -> float | None:
+    """The peer's side-by-side batch-1 rate at these sizes, if it was measured."""
+    sizes = (m["residual_channels"], m["gate_channels"], m["skip_channels"], m["layers"])
+    return {(64, 128, 64, 10): PEER_GEN[10], (256, 512, 256, 30): PEER_GEN[30]}.get(sizes)
+
+
+def bench_generate(quick: bool) -> list[dict]:
+    """Cached generation with latent + speaker conditioning (hop 64), fp32 CPU: compiled step vs PyTorch path."""
+    from vqspeech.nn import wavenet_fast
+    from vqspeech.nn.wavenet import WaveNet, WaveNetConfig
+
+    peaks()
+    rows = []
+    torch.set_grad_enabled(False)
+    for name, m in _decoders(quick):
+        torch.manual_seed(0)
+        net = WaveNet(WaveNetConfig(256, m["residual_channels"], m["gate_channels"], m["skip_channels"], m["layers"],
+                                    m["cycle"], cond_channels=64, global_channels=16, hop=64)).eval()
+        flop = 2 * net.step_weights  # multiply-adds per generated sample (conditioning is per frame)
+        big = m["layers"] > 10
+        for batch in (1, 16):
+            cond, g = torch.randn(batch, 64, 16000 // 64 + 2), torch.randn(batch, 16)
+            rates = {}
+            for path in ("compiled", "torch"):
+                if path == "compiled" and not wavenet_fast.available():
+                    continue
+                steps = (1600 if big else 16000 if path == "compiled" else 4000) // (4 if batch > 1 else 1)
+                net.generate(64, cond, g, fast=path == "compiled")
+                t = _time(partial(net.generate, steps, cond, g, fast=path == "compiled"))
+                rates[path] = steps * batch / t
+            for path, rate in rates.items():
+                row = {"decoder": name, "batch": batch, "path": path, "samples_per_s": round(rate),
+                       "x_real_time": round(rate / 16000, 2), "gflops": round(flop * rate / 1e9, 2),
+                       "of_matmul_peak": f"{flop * rate / 1e9 / _PEAKS['matmul_gflops']:.0%}"}
+                if batch == 1:
+                    gbs = net.step_weights * 4 * rate / 1e9
+                    row["weights_gbs"] = round(gbs, 1)
+                    row["of_matvec_bw"] = f"{gbs / _PEAKS['matvec_gbs']:.0%}"
+                    if path == "compiled" and "torch" in rates:
+                        row["vs_torch_path"] = round(rate / rates["torch"], 1)
+                    peer = _peer_rate(m)
+                    if peer:
+                        row["vs_peer"] = round(rate / peer, 1)
+                rows.append(row)
+                print_row(row)
+        if not big:  # steady-state naive recompute of the whole receptive field per sample
+            hist = torch.randint(0, 256, (1, net.receptive_field))
+            cond1 = torch.randn(1, 64, net.receptive_field // 64 + 22)
+            net.generate_naive(1, cond1, g[:1], history=hist)
+            rate = 20 / _time(partial(net.generate_naive, 20, cond1, g[:1], history=hist))
+            rows.append({"decoder": name, "batch": 1, "path": "naive recompute", "samples_per_s": round(rate, 1)})
+            print_row(rows[-1])
+    torch.set_grad_enabled(True)
+    return rows
+
+
+ENCODE_CHILD = """
+import json, resource, sys, time
+import numpy as np, torch
+from vqspeech.speech.inference import encode_audio
+from vqspeech.speech.models import SpeechVQVAE
+from vqspeech.verbs import load_recipe
+recipe, seconds = json.loads(sys.argv[1])
+cfg = load_recipe(recipe)
+torch.manual_seed(0)
+model = SpeechVQVAE(cfg.model, cfg.quantizer, 4).eval()
+flops = [0]
+def count(mod, inp, out):
+    flops[0] += 2 * mod.weight.numel() * out.shape[0] * out.shape[-1]
+hooks = [m.register_forward_hook(count) for m in model.encoder.modules() if isinstance(m, torch.nn.Conv1d)]
+sr = cfg.data.sample_rate
+probe = np.random.default_rng(0).standard_normal(sr * 4).astype(np.float32) * 0.1
+with torch.no_grad():
+    model.encoder(torch.from_numpy(probe)[None, None])
+per_sample = flops[0] / len(probe)
+for h in hooks:
+    h.remove()
+t = np.arange(sr * seconds, dtype=np.float32) / sr
+audio = (0.3 * np.sin(2 * np.pi * 150 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 2 * t))).astype(np.float32)
+del t
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+codes = encode_audio(model, [audio])
+dt = time.perf_counter() - t0
+assert len(codes[0]) == -(-len(audio) // model.hop)
+n = len(audio)
+print(json.dumps({"audio_s": seconds, "samples_per_s": round(n / dt), "x_real_time": round(n / sr / dt),
+                  "encoder_mflop_per_sample": round(per_sample / 1e6, 3), "gflops": round(per_sample * n / dt / 1e9, 1),
+                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                  "rss_above_start_mib": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)}))
+"""
+
+
+def bench_encode(quick: bool) -> list[dict]:
+    """``encode`` (chunked, batched) of one long file: throughput in the encoder's FLOPs against the matmul peak,
+    and the process's peak RSS (a fresh interpreter per row)."""
+    peaks()
+    rows = []
+    runs = [("recipes/demo.yaml", 600 if quick else 3600)] + ([] if quick else [("recipes/vctk.yaml", 120)])
+    for recipe, seconds in runs:
+        res = run_child(ENCODE_CHILD, [recipe, seconds])
+        res["of_matmul_peak"] = f"{res['gflops'] / _PEAKS['matmul_gflops']:.0%}"
+        rows.append({"encoder": recipe, **res})
+        print_row(rows[-1])
+    return rows
