@@ -2,6 +2,7 @@
 # The README's main command: the whole main job on the embedded demo corpus, ending in runs/demo/report.md.
 #   VQSPEECH_DEMO_MINUTES        VQ-VAE training time on this machine (default 20)
 #   VQSPEECH_DEMO_PRIOR_MINUTES  prior training time (default 5)
+#   VQSPEECH_DEMO_EVAL_ITEMS     held-out utterances the judges score at each checkpoint (default 16)
 # Re-running reuses what is already built (delete runs/demo* to start over).
 #   scripts/demo.sh [speech|image|video|all]   (default speech; image and video have their own bounded demos)
 set -euo pipefail
@@ -61,18 +62,18 @@ stage codec codec_all
 [ -f $RUN/samples/sample-003.wav ] || stage sample $V sample -c $PCK --vqvae $CK -n 4 --seconds 2 -o $RUN/samples
 stage phoneme-eval $V phoneme-eval $RUN/tokens --alignments demo_corpus --baseline --json $RUN/phoneme_eval.json \
     --plot $RUN/codes_phones.png
-evaluate_all() {  # the judges at a few checkpoints (how they move with training minutes) and at the last
+N_EVAL="${VQSPEECH_DEMO_EVAL_ITEMS:-16}"
+evaluate_all() {  # the judges at every checkpoint (how they move with training minutes) and at the last
     mkdir -p $RUN/eval
-    local cks=($(ls $RUN/checkpoints/step-*.safetensors | sort -t- -k2 -n))
-    local n=${#cks[@]} pick=()
-    for i in 0 $((n / 4)) $((n / 2)) $((3 * n / 4)); do [ "$i" -lt "$n" ] && pick+=("${cks[$i]}"); done
-    for ck in "${pick[@]}"; do
-        local step; step=$(basename "$ck" .safetensors)
-        [ -f "$RUN/eval/$step.json" ] || $V evaluate demo_corpus -c "$ck" --json "$RUN/eval/$step.json" --max-items 8
+    local ck step
+    for ck in $(ls $RUN/checkpoints/step-*.safetensors | sort -t- -k2 -n); do
+        step=$(basename "$ck" .safetensors)
+        [ -f "$RUN/eval/$step.json" ] || $V evaluate demo_corpus -c "$ck" --json "$RUN/eval/$step.json" \
+            --max-items "$N_EVAL"
     done
     local laststep; laststep=$($V info $CK | sed -n 's/^step: //p')
     [ -f "$RUN/eval/last.md" ] || $V evaluate demo_corpus -c $CK --json "$RUN/eval/step-$laststep.json" \
-        --md $RUN/eval/last.md --max-items 8
+        --md $RUN/eval/last.md --max-items "$N_EVAL"
 }
 stage evaluate evaluate_all
 .venv/bin/python scripts/report.py $RUN runs/demo_prior
