@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from vqspeech.image.config import IMAGE_PRIOR, IMAGE_VAE, IMAGE_VQVAE
 from vqspeech.image.data import load_images
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid
 from vqspeech.image.inference import _device, decode_codes, resolve_labels, sample_codes
+from vqspeech.io.atomic import write_json
 
 HINT = "vqspeech train recipes/images_demo.yaml"
 
@@ -87,7 +87,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
             codes = sample_codes(p_model, samples, model.latent_shape, lab, seed=seed, device=dev)
             report["samples"] = str(save_grid(decode_codes(model, codes, device=dev), out_dir / "samples.png"))
     if json_path is not None:
-        Path(json_path).write_text(json.dumps(report, indent=1) + "\n")
+        write_json(Path(json_path), report)
     if md_path is not None:
         Path(md_path).write_text(markdown(report))
     return report

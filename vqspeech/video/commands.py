@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import numpy as np
 
 from vqspeech import progress
 from vqspeech.errors import InputError
+from vqspeech.io.atomic import write_json
 from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE
 from vqspeech.video.data.episodes import EpisodeSet, list_episodes, parse_actions, read_episode, read_meta
 from vqspeech.video.inference import _device, decode_frames, encode_frames, rollout
@@ -344,7 +344,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
                      od / f"window{i}.gif", fps=4, scale=2)
         report["strip_rows"] = ["truth", *res["frames"]]
     if json_path is not None:
-        Path(json_path).write_text(json.dumps(report, indent=1) + "\n")
+        write_json(Path(json_path), report)
     if md_path is not None:
         Path(md_path).write_text(markdown(report))
     progress.say(markdown(report))
