@@ -259,3 +259,23 @@ def test_phoneme_eval_refuses_tokens_of_another_family(tmp_path: Path) -> None:
     write_token_meta(tmp_path / "tok", {"kind": "image-vqvae", "format": "parquet", "num_codes": 8})
     with pytest.raises(InputError, match="phoneme-eval needs speech tokens"):
         phoneme_eval(tmp_path / "tok", tmp_path / "ali")
+
+
+@pytest.mark.parametrize("command", ["encode", "encode-vqs", "decode", "convert", "evaluate", "phoneme-eval"])
+def test_missing_input_is_reported_before_the_checkpoint(command: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    """No checkpoint given or found, and the input does not exist: the error names the input; nothing written."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VQSPEECH_CHECKPOINT", raising=False)
+    (tmp_path / "ali").mkdir()
+    missing = str(tmp_path / "nope.wav")
+    args = {"encode": ["encode", missing, "-o", "tok"],
+            "encode-vqs": ["encode", missing, "-o", "x.vqs"],
+            "decode": ["decode", missing, "-o", "out"],
+            "convert": ["convert", missing, "--speaker", "f1", "-o", "x.wav"],
+            "evaluate": ["evaluate", missing, "--json", "r.json"],
+            "phoneme-eval": ["phoneme-eval", missing, "--alignments", "ali", "--json", "r.json"]}[command]
+    code, _, err = run_cli(args, monkeypatch, capsys)
+    assert code == 2 and err.strip() == f"error: {missing}: no such file or directory", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ali"]

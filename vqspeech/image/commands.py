@@ -15,6 +15,7 @@ from vqspeech.image.data import load_images
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid
 from vqspeech.image.inference import _device, decode_codes, resolve_labels, sample_codes
 from vqspeech.io.atomic import write_json
+from vqspeech.io.paths import require_inputs, require_parents
 
 HINT = "vqspeech train recipes/images_demo.yaml"
 
@@ -52,6 +53,8 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
     """
     from vqspeech.registry import load_model
 
+    require_inputs([input])
+    require_parents([json_path, md_path])
     dev = _device(device)
     ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE, IMAGE_VAE))
     model, meta = load_model(ckpt, expect=(IMAGE_VQVAE, IMAGE_VAE))
@@ -107,6 +110,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     from vqspeech.io.tokens import TokenWriter, prepare_output, write_token_meta
     from vqspeech.registry import load_model
 
+    require_inputs(inputs)
     if num_shards is not None and (shard_index is None or not 0 <= shard_index < num_shards):
         raise InputError(f"--shard-index must be in [0, {num_shards})")
     ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE,))
@@ -148,6 +152,7 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
     from vqspeech.io.tokens import read_tokens
     from vqspeech.registry import load_model
 
+    require_inputs([tokens])
     model, _ = load_model(_checkpoint(checkpoint, (IMAGE_VQVAE,)), expect=IMAGE_VQVAE)
     rows = read_tokens(tokens)
     if not rows:

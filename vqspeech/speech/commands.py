@@ -19,6 +19,7 @@ from vqspeech.device import pick_device
 from vqspeech.errors import AudioError, CheckpointError, InputError
 from vqspeech.io.atomic import atomic_write, sha256_file, write_json
 from vqspeech.io.checkpoint import read_meta
+from vqspeech.io.paths import require_inputs, require_parents
 from vqspeech.io.runs import find_checkpoint
 from vqspeech.io.tokens import (
     TokenWriter,
@@ -67,6 +68,7 @@ def encode(
 
     Raises :class:`InputError` when every input failed, :class:`VQSpeechError` (exit 1) when some did.
     """
+    require_inputs(inputs)
     if Path(out).suffix.lower() == codec.SUFFIX:
         if len(inputs) != 1:
             raise InputError(f"{out}: a {codec.SUFFIX} file holds one utterance; give one input, not {len(inputs)}")
@@ -147,6 +149,7 @@ def decode(
 ) -> list[Path]:
     """Decode a token dataset / ``.npz`` / units file / ``.vqs`` file to wavs (``out`` a directory, or one
     ``.wav``)."""
+    require_inputs([tokens])
     if codec.is_vqs(tokens):
         return [codec.decode_file(tokens, out, checkpoint=checkpoint, prior=prior, speaker=speaker,
                                   temperature=temperature, seed=seed, device=device, on_progress=on_progress)]
@@ -178,6 +181,7 @@ def convert(
     temperature: float = 1.0, seed: int = 0, device: str = "cpu", on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Re-synthesise ``src`` in the voice of ``speaker``: encode, then decode with the new speaker id."""
+    require_inputs([src])
     out = Path(out)
     _check_output(out, True)
     model, meta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
@@ -256,11 +260,10 @@ def phoneme_eval(
     from vqspeech.speech.eval.phonetic import compute_metrics, format_table, gather, mfcc_kmeans_codes, plot_heatmap
 
     src, ali = Path(inputs), Path(alignments)
+    require_inputs([src])
     if not ali.is_dir():
         raise InputError(f"--alignments {ali}: not a directory")
-    for p in (json_path, plot_path):
-        if p is not None and not Path(p).parent.exists():
-            raise InputError(f"{p}: directory {Path(p).parent} does not exist")
+    require_parents([json_path, plot_path])
     if is_token_dataset(src):
         meta = read_token_meta(src)
         if meta.get("kind", SPEECH_VQVAE) != SPEECH_VQVAE:
@@ -309,9 +312,8 @@ def evaluate(
     :mod:`vqspeech.speech.eval.listening`); JSON and markdown."""
     from vqspeech.speech.eval.listening import evaluate_speech, markdown
 
-    for p in (json_path, md_path):
-        if p is not None and not Path(p).parent.exists():
-            raise InputError(f"{p}: directory {Path(p).parent} does not exist")
+    require_inputs([corpus])
+    require_parents([json_path, md_path])
     ckpt = find_checkpoint(checkpoint, (SPEECH_VQVAE,))
     model, meta = load_vqvae(ckpt)
     dev = pick_device(device)

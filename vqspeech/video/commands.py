@@ -12,6 +12,7 @@ import numpy as np
 from vqspeech import progress
 from vqspeech.errors import InputError
 from vqspeech.io.atomic import write_json
+from vqspeech.io.paths import require_inputs, require_parents
 from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE
 from vqspeech.video.data.episodes import EpisodeSet, list_episodes, parse_actions, read_episode, read_meta
 from vqspeech.video.inference import _device, decode_frames, encode_frames, rollout
@@ -93,6 +94,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     from vqspeech.io.tokens import TokenWriter, finish_encode, prepare_output, write_token_meta
     from vqspeech.registry import load_model
 
+    require_inputs(inputs)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if num_shards is None:
         num_shards, shard_index = world, int(os.environ.get("RANK", "0"))
@@ -142,6 +144,7 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
     from vqspeech.registry import load_model
     from vqspeech.video.eval import save_gif
 
+    require_inputs([tokens])
     ckpt = _checkpoint(checkpoint, (VIDEO_VQVAE,))
     model, meta = load_model(ckpt, expect=VIDEO_VQVAE)
     rows = read_tokens(tokens)
@@ -236,6 +239,7 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: st
     from vqspeech.io.checkpoint import read_meta
     from vqspeech.video.eval import save_gif, save_strip
 
+    require_inputs([context])
     if checkpoint is not None and read_meta(checkpoint).get("kind") == VIDEO_GLOBAL:
         return sample_global(out, checkpoint, vqvae=vqvae, n=n, seed=seed, temperature=temperature or 1.0,
                              device=device)
@@ -305,6 +309,8 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
     from vqspeech.registry import load_model
     from vqspeech.video.eval import evaluate_rollouts, markdown, save_gif, save_strip, windows
 
+    require_inputs([input])
+    require_parents([json_path, md_path])
     if context < 1 or steps < 1:
         raise InputError("--context and --steps must be >= 1")
     dev = _device(device)
