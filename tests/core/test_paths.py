@@ -1,4 +1,5 @@
-"""Command paths checked before any work: missing inputs first (before checkpoint lookup)."""
+"""Command paths checked before any work: missing inputs first (before checkpoint lookup), ``-o`` that is one file
+or a directory."""
 
 from __future__ import annotations
 
@@ -7,7 +8,21 @@ from pathlib import Path
 import pytest
 
 from vqspeech.errors import InputError
-from vqspeech.io.paths import require_inputs
+from vqspeech.io.paths import output_is_file, require_inputs
+
+
+def test_output_is_file_or_directory(tmp_path: Path) -> None:
+    assert output_is_file(tmp_path / "a.wav", (".wav",), "wav files")
+    assert output_is_file(tmp_path / "A.WAV", (".wav",), "wav files")
+    assert not output_is_file(tmp_path / "decoded", (".wav",), "wav files")
+    (tmp_path / "run.v2").mkdir()
+    assert not output_is_file(tmp_path / "run.v2", (".wav",), "wav files")  # an existing directory stays one
+    with pytest.raises(InputError, match=r"y\.vqs: this command writes wav files; give -o NAME\.wav"):
+        output_is_file(tmp_path / "y.vqs", (".wav",), "wav files")
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(InputError, match="plain: this command writes PNG files"):
+        output_is_file(tmp_path / "plain", (".png",), "PNG files")
+    assert not (tmp_path / "y.vqs").exists()
 
 
 def test_require_inputs_names_the_first_missing(tmp_path: Path) -> None:

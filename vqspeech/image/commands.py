@@ -15,7 +15,7 @@ from vqspeech.image.data import load_images
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid
 from vqspeech.image.inference import _device, decode_codes, resolve_labels, sample_codes
 from vqspeech.io.atomic import write_json
-from vqspeech.io.paths import require_inputs, require_parents
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents
 
 HINT = "vqspeech train recipes/images_demo.yaml"
 
@@ -144,7 +144,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
 def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None = None, device: str = "auto",
            **_: Any) -> list[Path]:
     """``vqspeech decode TOKENS -o OUT -c VQVAE``: image code maps -> one PNG per item in ``OUT/`` (or ``OUT.png``
-    for a single item)."""
+    for a single item; any other extension is refused rather than made a directory)."""
     from PIL import Image
 
     from vqspeech import progress
@@ -153,16 +153,16 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
     from vqspeech.registry import load_model
 
     require_inputs([tokens])
+    out = Path(out)
+    single = output_is_file(out, (".png",), "PNG files")
+    if not out.parent.exists():
+        raise InputError(f"{out}: directory {out.parent} does not exist")
     model, _ = load_model(_checkpoint(checkpoint, (IMAGE_VQVAE,)), expect=IMAGE_VQVAE)
     rows = read_tokens(tokens)
     if not rows:
         raise InputError(f"{tokens}: contains no items")
-    out = Path(out)
-    single = out.suffix.lower() == ".png"
     if single and len(rows) > 1:
         raise InputError(f"{tokens}: holds {len(rows)} items; give a directory as -o, not a .png file")
-    if not out.parent.exists():
-        raise InputError(f"{out}: directory {out.parent} does not exist")
     for r in rows:
         if len(r["shape"]) != 2:
             raise InputError(f"{tokens}: item {r['id']!r} has codes of shape {r['shape']}, not an image code map")

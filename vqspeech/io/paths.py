@@ -1,5 +1,5 @@
-"""Command paths, checked before any work is done: inputs that must exist and report files whose folder must
-exist."""
+"""Command paths, checked before any work is done: inputs that must exist, report files whose folder must exist,
+and ``-o`` outputs that are either one file (by its suffix) or a directory."""
 
 from __future__ import annotations
 
@@ -24,4 +24,22 @@ def require_parents(paths: Iterable[str | Path | None]) -> None:
             raise InputError(f"{p}: directory {Path(p).parent} does not exist; create it first")
 
 
-__all__ = ["require_inputs", "require_parents"]
+def output_is_file(out: str | Path, suffixes: tuple[str, ...], what: str, hint: str = "") -> bool:
+    """What ``-o out`` names: one file (``True``) when it ends in one of ``suffixes`` (case-insensitive), else a
+    directory (``False``).  An existing directory is always a directory.  A path with any other suffix (``y.vqs``
+    where wavs are written) is an :class:`InputError` rather than a directory of that name; ``what`` names the
+    files written (``"wav files"``) and ``hint`` is added to the message."""
+    out = Path(out)
+    if out.is_dir():
+        return False
+    suffix = out.suffix.lower()
+    if suffix in suffixes:
+        return True
+    if suffix or out.exists():
+        names = " or ".join(f"NAME{s}" for s in suffixes)
+        raise InputError(f"{out}: this command writes {what}; give -o {names} (one item) or a directory "
+                         f"(a new one without a file extension, or an existing one){hint}")
+    return False
+
+
+__all__ = ["output_is_file", "require_inputs", "require_parents"]

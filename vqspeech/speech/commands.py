@@ -19,7 +19,7 @@ from vqspeech.device import pick_device
 from vqspeech.errors import AudioError, CheckpointError, InputError
 from vqspeech.io.atomic import atomic_write, sha256_file, write_json
 from vqspeech.io.checkpoint import read_meta
-from vqspeech.io.paths import require_inputs, require_parents
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents
 from vqspeech.io.runs import find_checkpoint
 from vqspeech.io.tokens import (
     TokenWriter,
@@ -38,6 +38,7 @@ from vqspeech.speech.data.corpora import expand_inputs
 from vqspeech.speech.inference import encode_audio, load_vqvae, synthesize
 
 PRIOR_HINT = "vqspeech train recipes/demo_prior.yaml"
+_VQS_HINT = f" (a {codec.SUFFIX} codec file is made from audio: `vqspeech encode IN.wav -o OUT{codec.SUFFIX}`)"
 
 
 def token_columns() -> list[tuple[str, Any]]:
@@ -148,13 +149,13 @@ def decode(
     on_progress: Callable[[int, int], None] | None = None, prior: str | Path | None = None,
 ) -> list[Path]:
     """Decode a token dataset / ``.npz`` / units file / ``.vqs`` file to wavs (``out`` a directory, or one
-    ``.wav``)."""
+    ``.wav``; any other extension is refused rather than made a directory)."""
     require_inputs([tokens])
     if codec.is_vqs(tokens):
         return [codec.decode_file(tokens, out, checkpoint=checkpoint, prior=prior, speaker=speaker,
                                   temperature=temperature, seed=seed, device=device, on_progress=on_progress)]
     out = Path(out)
-    single = out.suffix.lower() == ".wav"
+    single = output_is_file(out, (".wav",), "wav files", _VQS_HINT if out.suffix.lower() == codec.SUFFIX else "")
     _check_output(out, single)
     model, meta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
     rows = read_tokens(tokens)
@@ -180,9 +181,12 @@ def convert(
     src: str | Path, speaker: str, out: str | Path, *, checkpoint: str | Path | None = None,
     temperature: float = 1.0, seed: int = 0, device: str = "cpu", on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Re-synthesise ``src`` in the voice of ``speaker``: encode, then decode with the new speaker id."""
+    """Re-synthesise ``src`` in the voice of ``speaker``: encode, then decode with the new speaker id into the
+    wav file ``out``."""
     require_inputs([src])
     out = Path(out)
+    if out.suffix.lower() != ".wav" or out.is_dir():
+        raise InputError(f"{out}: convert writes one wav file; give -o NAME.wav")
     _check_output(out, True)
     model, meta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
     idx = meta.speaker_index(speaker)
@@ -205,7 +209,7 @@ def sample(
 ) -> list[Path]:
     """Draw ``n`` code sequences of ``seconds`` from the prior and decode them with its VQ-VAE."""
     out = Path(out)
-    single = out.suffix.lower() == ".wav"
+    single = output_is_file(out, (".wav",), "wav files")
     if single and n != 1:
         raise InputError(f"{out}: -n {n} makes several files; give a directory as -o")
     if n < 1 or seconds <= 0:

@@ -12,7 +12,7 @@ import numpy as np
 from vqspeech import progress
 from vqspeech.errors import InputError
 from vqspeech.io.atomic import write_json
-from vqspeech.io.paths import require_inputs, require_parents
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents
 from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE
 from vqspeech.video.data.episodes import EpisodeSet, list_episodes, parse_actions, read_episode, read_meta
 from vqspeech.video.inference import _device, decode_frames, encode_frames, rollout
@@ -139,19 +139,21 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
            device: str = "auto") -> list[Path]:
     """``vqspeech decode TOKENS -o OUT [-c CKPT] [--fps F]``: code maps ``[T, h, w]`` (a token dataset or one
     ``.npz`` with ``codes``) -> ``OUT.gif`` + ``OUT.npz`` (``video``, ``actions``) for one item, else
-    ``OUT/<id>.gif`` + ``.npz`` per item."""
+    ``OUT/<id>.gif`` + ``.npz`` per item (``OUT`` a directory: any other extension is refused)."""
     from vqspeech.io.tokens import read_tokens
     from vqspeech.registry import load_model
     from vqspeech.video.eval import save_gif
 
     require_inputs([tokens])
+    out = Path(out)
+    single = output_is_file(out, (".gif", ".npz"), "a GIF and an .npz per item")
     ckpt = _checkpoint(checkpoint, (VIDEO_VQVAE,))
     model, meta = load_model(ckpt, expect=VIDEO_VQVAE)
     rows = read_tokens(tokens)
     if not rows:
         raise InputError(f"{tokens}: no items to decode")
-    out = Path(out)
-    single = len(rows) == 1 and out.suffix.lower() in (".gif", ".npz")
+    if single and len(rows) > 1:
+        raise InputError(f"{tokens}: holds {len(rows)} items; give a directory as -o, not {out.name}")
     written = []
     for r in rows:
         shape = list(r.get("shape") or [])
