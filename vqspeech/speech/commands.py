@@ -38,7 +38,7 @@ from vqspeech.speech.data.corpora import expand_inputs
 from vqspeech.speech.inference import encode_audio, load_vqvae, synthesize
 
 PRIOR_HINT = "vqspeech train recipes/demo_prior.yaml"
-_VQS_HINT = f" (a {codec.SUFFIX} codec file is made from audio: `vqspeech encode IN.wav -o OUT{codec.SUFFIX}`)"
+_VQS_HINT = f"; a {codec.SUFFIX} codec file is made from audio: `vqspeech encode IN.wav -o OUT{codec.SUFFIX}`"
 
 
 def token_columns() -> list[tuple[str, Any]]:
