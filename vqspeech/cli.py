@@ -193,21 +193,26 @@ def sample(
     actions_from: Annotated[bool, typer.Option(help="video: take the actions from the context episode")] = False,
     context_frames: Annotated[int, typer.Option(help="video: frames of context")] = 6,
     steps: Annotated[int | None, typer.Option(help="video: frames to generate (default: one per action)")] = None,
+    start: Annotated[int, typer.Option(help="video: the context episode's frame the context starts at")] = 0,
+    fps: Annotated[float, typer.Option(help="video: GIF frames per second")] = 4.0,
     temperature: Annotated[float | None, typer.Option(help="sampling temperature (0: argmax; default 1, video 0)")]
     = None,
     seed: Seed = 0,
     device: Device = "auto",
 ) -> None:
     """Sample codes from a latent prior and decode them (speech: wavs; image: a PNG grid; video: GIF + strip)."""
-    commands = _commands(checkpoint)
+    from vqspeech.io.paths import require_inputs
+
+    require_inputs([context])
+    commands = _commands(checkpoint, context)  # without -c, a --context episode means the video family
     if commands.__name__.endswith("image.commands"):
         commands.sample(out, checkpoint, vqvae=vqvae, n=n, label=label, seed=seed,
                         temperature=1.0 if temperature is None else temperature, device=device)
         return
     if commands.__name__.endswith("video.commands"):
         commands.sample(out, checkpoint, context=context, vqvae=vqvae, actions=actions, actions_from=actions_from,
-                        context_frames=context_frames, steps=steps, n=n, seed=seed,
-                        temperature=0.0 if temperature is None else temperature, device=device)
+                        context_frames=context_frames, steps=steps, start=start, n=n, seed=seed,
+                        temperature=0.0 if temperature is None else temperature, fps=fps, device=device)
         return
     temperature = 1.0 if temperature is None else temperature
     with progress.bar("sample") as cb:
@@ -223,11 +228,14 @@ def evaluate(
     md: Annotated[Path | None, typer.Option("--md", help="write the report as a markdown table")] = None,
     prior: Annotated[Path | None, typer.Option(help="image: the VQ-VAE's prior (learned-prior bound)")] = None,
     vae: Annotated[Path | None, typer.Option(help="image: a continuous VAE to compare on the same images")] = None,
+    vqvae: Annotated[Path | None, typer.Option(help="video: the prior's frame VQ-VAE (default: the one recorded in "
+                                                    "the prior)")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out-dir", help="image: write grids here")] = None,
     max_items: Annotated[int, typer.Option(help="held-out utterances, images or video windows to score")] = 0,
     split: Annotated[str, typer.Option(help="video: the episodes' split")] = "test",
     context: Annotated[int, typer.Option(help="video: context frames")] = 6,
     steps: Annotated[int, typer.Option(help="video: predicted frames")] = 10,
+    temperature: Annotated[float, typer.Option(help="video: sampling temperature of the rollouts (0: argmax)")] = 0.0,
     seed: Seed = 0,
     device: Device = "auto",
 ) -> None:
@@ -235,8 +243,9 @@ def evaluate(
     per predicted step)."""
     commands = _commands(checkpoint, inputs)
     if commands.__name__.endswith("video.commands"):
-        commands.evaluate(inputs, checkpoint, json_path=json_, md_path=md, out_dir=out_dir, split=split,
-                          context=context, steps=steps, max_windows=max_items or 16, seed=seed, device=device)
+        commands.evaluate(inputs, checkpoint, vqvae=vqvae, json_path=json_, md_path=md, out_dir=out_dir, split=split,
+                          context=context, steps=steps, max_windows=max_items or 16, temperature=temperature,
+                          seed=seed, device=device)
     elif commands.__name__.endswith("image.commands"):
         commands.evaluate(inputs, checkpoint, prior=prior, vae=vae, json_path=json_, md_path=md, out_dir=out_dir,
                           device=device, max_images=max_items or 1000, seed=seed)
@@ -315,11 +324,15 @@ def corpus_maze(
     length: Annotated[int, typer.Option(help="frames per episode")] = 100,
     size: Annotated[int, typer.Option(help="frame size (84 or 64)")] = 84,
     seed: Seed = 0,
+    mazes: Annotated[int, typer.Option(help="number of seeded mazes (episode i walks maze i mod M)")] = 4,
+    cells: Annotated[int, typer.Option(help="rooms per side of each maze")] = 6,
+    explore: Annotated[float, typer.Option(help="probability of a random action at each step")] = 0.25,
 ) -> None:
     """Render first-person maze episodes (pure numpy, seeded, bit-exact) in the episode layout."""
     from vqspeech.video.commands import corpus_maze as run
 
-    run(out, train=train_episodes, test=test_episodes, length=length, size=size, seed=seed)
+    run(out, train=train_episodes, test=test_episodes, length=length, size=size, seed=seed, mazes=mazes, cells=cells,
+        explore=explore)
 
 
 @corpus_app.command("vizdoom")

@@ -259,3 +259,42 @@ def test_phoneme_eval_refuses_tokens_of_another_family(tmp_path: Path) -> None:
     write_token_meta(tmp_path / "tok", {"kind": "image-vqvae", "format": "parquet", "num_codes": 8})
     with pytest.raises(InputError, match="phoneme-eval needs speech tokens"):
         phoneme_eval(tmp_path / "tok", tmp_path / "ali")
+
+
+V01_VQVAE = Path(__file__).parent / "data" / "v0_1" / "vqvae.safetensors"
+
+
+@pytest.mark.parametrize("out", ["y.vqs", "y.flac", "y.png"])
+def test_decode_refuses_an_output_file_it_cannot_write(out: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    """Tokens decode to wavs: -o NAME.wav or a directory; `-o y.vqs` is an error, not a directory called y.vqs."""
+    (tmp_path / "units.txt").write_text("f1_u1\t1 2 3\n")
+    code, _, err = run_cli(["decode", str(tmp_path / "units.txt"), "-o", str(tmp_path / out), "-c", str(V01_VQVAE)],
+                           monkeypatch, capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / out}: "), err
+    assert "give -o NAME.wav" in lines[0] and ("vqspeech encode IN.wav -o OUT.vqs" in lines[0]) == (out == "y.vqs")
+    assert not (tmp_path / out).exists()
+    code, _, err = run_cli(["decode", str(tmp_path / "units.txt"), "-o", str(tmp_path / "one.wav"), "-c",
+                            str(V01_VQVAE)], monkeypatch, capsys)
+    assert code == 0 and sf.info(str(tmp_path / "one.wav")).frames == 3 * 16, err
+
+
+@pytest.mark.parametrize("command", ["encode", "encode-vqs", "decode", "convert", "evaluate", "phoneme-eval"])
+def test_missing_input_is_reported_before_the_checkpoint(command: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    """No checkpoint given or found, and the input does not exist: the error names the input; nothing written."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VQSPEECH_CHECKPOINT", raising=False)
+    (tmp_path / "ali").mkdir()
+    missing = str(tmp_path / "nope.wav")
+    args = {"encode": ["encode", missing, "-o", "tok"],
+            "encode-vqs": ["encode", missing, "-o", "x.vqs"],
+            "decode": ["decode", missing, "-o", "out"],
+            "convert": ["convert", missing, "--speaker", "f1", "-o", "x.wav"],
+            "evaluate": ["evaluate", missing, "--json", "r.json"],
+            "phoneme-eval": ["phoneme-eval", missing, "--alignments", "ali", "--json", "r.json"]}[command]
+    code, _, err = run_cli(args, monkeypatch, capsys)
+    assert code == 2 and err.strip() == f"error: {missing}: no such file or directory", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ali"]

@@ -106,3 +106,34 @@ def test_silence_excluded_baselines_by_hand() -> None:
     assert m["accuracy_heldout_nonsil"] == pytest.approx(1 / 2)  # AA right, IY wrong; silence frames left out
     assert m["majority_baseline"] == pytest.approx(4 / 8) and m["majority_phone"] == "sil"
     assert m["majority_baseline_nonsil"] == pytest.approx(3 / 4) and m["majority_phone_nonsil"] == "AA"
+
+
+def test_json_report_of_one_utterance_is_strict_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    """One utterance leaves nothing to score held out: the accuracy is not a number, written as null (never NaN,
+    which is not JSON)."""
+    from helpers import run_cli
+
+    from vqspeech.io.tokens import TokenWriter, write_token_meta
+    from vqspeech.speech.commands import token_columns
+
+    tok = tmp_path / "tok"
+    tok.mkdir()
+    write_token_meta(tok, {"kind": "speech-vqvae", "format": "parquet", "num_codes": 8, "sample_rate": 1000,
+                           "hop_length": 100, "speakers": ["spk"]})
+    writer = TokenWriter(tok, "parquet", columns=token_columns())
+    writer.add({"id": "spk_u1", "codes": np.array([1, 1, 2, 2, 3, 3, 3, 4, 4, 5]), "speaker": "spk",
+                "path": "x/spk/u1.wav", "num_samples": 1000, "trim_offset": 0})
+    writer.flush()
+    (tmp_path / "ali" / "spk").mkdir(parents=True)
+    write_textgrid(tmp_path / "ali" / "spk" / "u1.TextGrid", 1.0,
+                   {"phones": [Interval(0, 0.4, "AA"), Interval(0.4, 1.0, "B")]})
+    code, _, err = run_cli(["phoneme-eval", str(tok), "--alignments", str(tmp_path / "ali"), "--json",
+                            str(tmp_path / "m.json")], monkeypatch, capsys)
+    assert code == 0, err
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"not JSON: {name}")
+
+    m = json.loads((tmp_path / "m.json").read_text(), parse_constant=refuse)
+    assert m["utterances"] == 1 and m["accuracy_heldout"] is None and m["accuracy_same_set"] == 1.0

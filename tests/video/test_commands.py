@@ -70,3 +70,52 @@ def test_sample_and_evaluate(maze16: Path, tiny_vqvae: Path, tiny_prior: Path, t
     assert "copy last" in (tmp_path / "e.md").read_text() and (tmp_path / "figs" / "window0.png").exists()
     vq_only = commands.evaluate(maze16, tiny_vqvae, context=3, steps=2, device="cpu")
     assert set(vq_only["psnr"]) == {"ceiling", "copy_last"}
+
+
+def test_cli_passes_the_video_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture) -> None:
+    """Every option of the video sample, evaluate and corpus maze functions can be given on the command line."""
+    import torch
+    from helpers import run_cli
+
+    from vqspeech.io.checkpoint import save_checkpoint
+
+    prior = tmp_path / "prior.safetensors"
+    save_checkpoint(prior, torch.nn.Linear(1, 1), {"kind": "video-prior"})  # the CLI reads only its kind
+    ep = tmp_path / "ep.npz"
+    np.savez(ep, video=np.zeros((8, 16, 16, 3), np.uint8), actions=np.zeros(8, np.int64))
+    calls: dict[str, tuple[tuple, dict]] = {}
+    for name in ("sample", "evaluate", "corpus_maze"):
+        monkeypatch.setattr(commands, name, lambda *a, _name=name, **k: calls.__setitem__(_name, (a, k)))
+    code, _, err = run_cli(["sample", "-o", str(tmp_path / "s.gif"), "-c", str(prior), "--vqvae", "vq.safetensors",
+                            "--context", str(ep), "--actions-from", "--context-frames", "3", "--steps", "4",
+                            "--start", "5", "--fps", "2", "--temperature", "0.5", "-n", "2", "--seed", "7"],
+                           monkeypatch, capsys)
+    assert code == 0, err
+    _, k = calls["sample"]
+    assert (k["vqvae"], k["context"], k["actions_from"], k["context_frames"], k["steps"], k["start"], k["fps"],
+            k["temperature"], k["n"], k["seed"]) == (Path("vq.safetensors"), ep, True, 3, 4, 5, 2.0,
+                                                     0.5, 2, 7)
+    # without -c, the --context episode picks the video family
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VQSPEECH_CHECKPOINT", raising=False)
+    code, _, err = run_cli(["sample", "-o", "t.gif", "--context", str(ep), "--actions", "forward"], monkeypatch,
+                           capsys)
+    assert code == 0 and calls["sample"][0] == (Path("t.gif"), None), err
+    code, _, err = run_cli(["sample", "-o", "t.gif", "--context", "gone.npz", "--actions", "forward"], monkeypatch,
+                           capsys)
+    assert code == 2 and err.strip() == "error: gone.npz: no such file or directory"
+    code, _, err = run_cli(["evaluate", str(tmp_path), "-c", str(prior), "--vqvae", "vq.safetensors",
+                            "--temperature", "0.8", "--context", "3", "--steps", "2", "--max-items", "5"],
+                           monkeypatch, capsys)
+    assert code == 0, err
+    _, k = calls["evaluate"]
+    assert (k["vqvae"], k["temperature"], k["context"], k["steps"], k["max_windows"]) == (
+        Path("vq.safetensors"), 0.8, 3, 2, 5)
+    code, _, err = run_cli(["corpus", "maze", str(tmp_path / "maze"), "--mazes", "2", "--cells", "3", "--explore",
+                            "0.5"], monkeypatch, capsys)
+    assert code == 0, err
+    _, k = calls["corpus_maze"]
+    assert (k["mazes"], k["cells"], k["explore"]) == (2, 3, 0.5)
+    code, out, _ = run_cli(["sample", "--help"], monkeypatch, capsys)
+    assert code == 0 and "--start" in out and "--fps" in out

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ from vqspeech.image.config import IMAGE_PRIOR, IMAGE_VAE, IMAGE_VQVAE
 from vqspeech.image.data import load_images
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid
 from vqspeech.image.inference import _device, decode_codes, resolve_labels, sample_codes
+from vqspeech.io.atomic import write_json
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents
 
 HINT = "vqspeech train recipes/images_demo.yaml"
 
@@ -52,6 +53,8 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
     """
     from vqspeech.registry import load_model
 
+    require_inputs([input])
+    require_parents([json_path, md_path])
     dev = _device(device)
     ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE, IMAGE_VAE))
     model, meta = load_model(ckpt, expect=(IMAGE_VQVAE, IMAGE_VAE))
@@ -87,7 +90,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
             codes = sample_codes(p_model, samples, model.latent_shape, lab, seed=seed, device=dev)
             report["samples"] = str(save_grid(decode_codes(model, codes, device=dev), out_dir / "samples.png"))
     if json_path is not None:
-        Path(json_path).write_text(json.dumps(report, indent=1) + "\n")
+        write_json(Path(json_path), report)
     if md_path is not None:
         Path(md_path).write_text(markdown(report))
     return report
@@ -107,6 +110,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     from vqspeech.io.tokens import TokenWriter, prepare_output, write_token_meta
     from vqspeech.registry import load_model
 
+    require_inputs(inputs)
     if num_shards is not None and (shard_index is None or not 0 <= shard_index < num_shards):
         raise InputError(f"--shard-index must be in [0, {num_shards})")
     ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE,))
@@ -140,7 +144,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
 def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None = None, device: str = "auto",
            **_: Any) -> list[Path]:
     """``vqspeech decode TOKENS -o OUT -c VQVAE``: image code maps -> one PNG per item in ``OUT/`` (or ``OUT.png``
-    for a single item)."""
+    for a single item; any other extension is refused rather than made a directory)."""
     from PIL import Image
 
     from vqspeech import progress
@@ -148,16 +152,17 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
     from vqspeech.io.tokens import read_tokens
     from vqspeech.registry import load_model
 
+    require_inputs([tokens])
+    out = Path(out)
+    single = output_is_file(out, (".png",), "PNG files")
+    if not out.parent.exists():
+        raise InputError(f"{out}: directory {out.parent} does not exist")
     model, _ = load_model(_checkpoint(checkpoint, (IMAGE_VQVAE,)), expect=IMAGE_VQVAE)
     rows = read_tokens(tokens)
     if not rows:
         raise InputError(f"{tokens}: contains no items")
-    out = Path(out)
-    single = out.suffix.lower() == ".png"
     if single and len(rows) > 1:
         raise InputError(f"{tokens}: holds {len(rows)} items; give a directory as -o, not a .png file")
-    if not out.parent.exists():
-        raise InputError(f"{out}: directory {out.parent} does not exist")
     for r in rows:
         if len(r["shape"]) != 2:
             raise InputError(f"{tokens}: item {r['id']!r} has codes of shape {r['shape']}, not an image code map")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from vqspeech.io.jsonio import dumps
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -25,8 +26,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1) + "\n"))
+    """Write ``data`` as indented strict JSON (non-finite numbers as ``null``, see
+    :func:`vqspeech.io.jsonio.json_safe`), atomically."""
+    text = dumps(data) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def sha256_file(path: str | Path) -> str:

@@ -19,6 +19,7 @@ from vqspeech.device import pick_device
 from vqspeech.errors import AudioError, CheckpointError, InputError
 from vqspeech.io.atomic import atomic_write, sha256_file, write_json
 from vqspeech.io.checkpoint import read_meta
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents
 from vqspeech.io.runs import find_checkpoint
 from vqspeech.io.tokens import (
     TokenWriter,
@@ -37,6 +38,7 @@ from vqspeech.speech.data.corpora import expand_inputs
 from vqspeech.speech.inference import encode_audio, load_vqvae, synthesize
 
 PRIOR_HINT = "vqspeech train recipes/demo_prior.yaml"
+_VQS_HINT = f"; a {codec.SUFFIX} codec file is made from audio: `vqspeech encode IN.wav -o OUT{codec.SUFFIX}`"
 
 
 def token_columns() -> list[tuple[str, Any]]:
@@ -67,6 +69,7 @@ def encode(
 
     Raises :class:`InputError` when every input failed, :class:`VQSpeechError` (exit 1) when some did.
     """
+    require_inputs(inputs)
     if Path(out).suffix.lower() == codec.SUFFIX:
         if len(inputs) != 1:
             raise InputError(f"{out}: a {codec.SUFFIX} file holds one utterance; give one input, not {len(inputs)}")
@@ -146,12 +149,13 @@ def decode(
     on_progress: Callable[[int, int], None] | None = None, prior: str | Path | None = None,
 ) -> list[Path]:
     """Decode a token dataset / ``.npz`` / units file / ``.vqs`` file to wavs (``out`` a directory, or one
-    ``.wav``)."""
+    ``.wav``; any other extension is refused rather than made a directory)."""
+    require_inputs([tokens])
     if codec.is_vqs(tokens):
         return [codec.decode_file(tokens, out, checkpoint=checkpoint, prior=prior, speaker=speaker,
                                   temperature=temperature, seed=seed, device=device, on_progress=on_progress)]
     out = Path(out)
-    single = out.suffix.lower() == ".wav"
+    single = output_is_file(out, (".wav",), "wav files", _VQS_HINT if out.suffix.lower() == codec.SUFFIX else "")
     _check_output(out, single)
     model, meta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
     rows = read_tokens(tokens)
@@ -177,8 +181,12 @@ def convert(
     src: str | Path, speaker: str, out: str | Path, *, checkpoint: str | Path | None = None,
     temperature: float = 1.0, seed: int = 0, device: str = "cpu", on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Re-synthesise ``src`` in the voice of ``speaker``: encode, then decode with the new speaker id."""
+    """Re-synthesise ``src`` in the voice of ``speaker``: encode, then decode with the new speaker id into the
+    wav file ``out``."""
+    require_inputs([src])
     out = Path(out)
+    if out.suffix.lower() != ".wav" or out.is_dir():
+        raise InputError(f"{out}: convert writes one wav file; give -o NAME.wav")
     _check_output(out, True)
     model, meta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
     idx = meta.speaker_index(speaker)
@@ -201,7 +209,7 @@ def sample(
 ) -> list[Path]:
     """Draw ``n`` code sequences of ``seconds`` from the prior and decode them with its VQ-VAE."""
     out = Path(out)
-    single = out.suffix.lower() == ".wav"
+    single = output_is_file(out, (".wav",), "wav files")
     if single and n != 1:
         raise InputError(f"{out}: -n {n} makes several files; give a directory as -o")
     if n < 1 or seconds <= 0:
@@ -256,11 +264,10 @@ def phoneme_eval(
     from vqspeech.speech.eval.phonetic import compute_metrics, format_table, gather, mfcc_kmeans_codes, plot_heatmap
 
     src, ali = Path(inputs), Path(alignments)
+    require_inputs([src])
     if not ali.is_dir():
         raise InputError(f"--alignments {ali}: not a directory")
-    for p in (json_path, plot_path):
-        if p is not None and not Path(p).parent.exists():
-            raise InputError(f"{p}: directory {Path(p).parent} does not exist")
+    require_parents([json_path, plot_path])
     if is_token_dataset(src):
         meta = read_token_meta(src)
         if meta.get("kind", SPEECH_VQVAE) != SPEECH_VQVAE:
@@ -309,9 +316,8 @@ def evaluate(
     :mod:`vqspeech.speech.eval.listening`); JSON and markdown."""
     from vqspeech.speech.eval.listening import evaluate_speech, markdown
 
-    for p in (json_path, md_path):
-        if p is not None and not Path(p).parent.exists():
-            raise InputError(f"{p}: directory {Path(p).parent} does not exist")
+    require_inputs([corpus])
+    require_parents([json_path, md_path])
     ckpt = find_checkpoint(checkpoint, (SPEECH_VQVAE,))
     model, meta = load_vqvae(ckpt)
     dev = pick_device(device)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ import numpy as np
 
 from vqspeech import progress
 from vqspeech.errors import InputError
+from vqspeech.io.atomic import write_json
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents
 from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE
 from vqspeech.video.data.episodes import EpisodeSet, list_episodes, parse_actions, read_episode, read_meta
 from vqspeech.video.inference import _device, decode_frames, encode_frames, rollout
@@ -93,6 +94,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     from vqspeech.io.tokens import TokenWriter, finish_encode, prepare_output, write_token_meta
     from vqspeech.registry import load_model
 
+    require_inputs(inputs)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if num_shards is None:
         num_shards, shard_index = world, int(os.environ.get("RANK", "0"))
@@ -137,18 +139,21 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
            device: str = "auto") -> list[Path]:
     """``vqspeech decode TOKENS -o OUT [-c CKPT] [--fps F]``: code maps ``[T, h, w]`` (a token dataset or one
     ``.npz`` with ``codes``) -> ``OUT.gif`` + ``OUT.npz`` (``video``, ``actions``) for one item, else
-    ``OUT/<id>.gif`` + ``.npz`` per item."""
+    ``OUT/<id>.gif`` + ``.npz`` per item (``OUT`` a directory: any other extension is refused)."""
     from vqspeech.io.tokens import read_tokens
     from vqspeech.registry import load_model
     from vqspeech.video.eval import save_gif
 
+    require_inputs([tokens])
+    out = Path(out)
+    single = output_is_file(out, (".gif", ".npz"), "a GIF and an .npz per item")
     ckpt = _checkpoint(checkpoint, (VIDEO_VQVAE,))
     model, meta = load_model(ckpt, expect=VIDEO_VQVAE)
     rows = read_tokens(tokens)
     if not rows:
         raise InputError(f"{tokens}: no items to decode")
-    out = Path(out)
-    single = len(rows) == 1 and out.suffix.lower() in (".gif", ".npz")
+    if single and len(rows) > 1:
+        raise InputError(f"{tokens}: holds {len(rows)} items; give a directory as -o, not {out.name}")
     written = []
     for r in rows:
         shape = list(r.get("shape") or [])
@@ -236,6 +241,7 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: st
     from vqspeech.io.checkpoint import read_meta
     from vqspeech.video.eval import save_gif, save_strip
 
+    require_inputs([context])
     if checkpoint is not None and read_meta(checkpoint).get("kind") == VIDEO_GLOBAL:
         return sample_global(out, checkpoint, vqvae=vqvae, n=n, seed=seed, temperature=temperature or 1.0,
                              device=device)
@@ -305,6 +311,8 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
     from vqspeech.registry import load_model
     from vqspeech.video.eval import evaluate_rollouts, markdown, save_gif, save_strip, windows
 
+    require_inputs([input])
+    require_parents([json_path, md_path])
     if context < 1 or steps < 1:
         raise InputError("--context and --steps must be >= 1")
     dev = _device(device)
@@ -344,7 +352,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
                      od / f"window{i}.gif", fps=4, scale=2)
         report["strip_rows"] = ["truth", *res["frames"]]
     if json_path is not None:
-        Path(json_path).write_text(json.dumps(report, indent=1) + "\n")
+        write_json(Path(json_path), report)
     if md_path is not None:
         Path(md_path).write_text(markdown(report))
     progress.say(markdown(report))
