@@ -86,6 +86,11 @@ def spectrograms(wavs: list[tuple[str, Path]], out: Path) -> None:
     plt.close(fig)
 
 
+def _num(v: float | None) -> float:
+    """A report value as a float (``null`` in the JSON, i.e. not measured, becomes NaN)."""
+    return float("nan") if v is None else float(v)
+
+
 def judges_section(run: Path, metrics: list[dict]) -> list[str]:
     """The listening judges' table (last checkpoint) and how each judge moved with training minutes."""
     evals = sorted(((int(p.stem.split("-")[1]), json.loads(p.read_text())) for p in (run / "eval").glob("step-*.json")),
@@ -105,11 +110,12 @@ def judges_section(run: Path, metrics: list[dict]) -> list[str]:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 4))
     x = [s * minutes_per_step for s, _ in evals]
-    series = [("conversion identified as target", lambda e: e["conversion_speaker"]["identified_as_target"]),
-              ("conversion closer to target", lambda e: e["conversion_speaker"]["closer_to_target"]),
-              ("reconstruction word error / originals'", lambda e: e.get("wer_reconstruction", float("nan"))
-               / max(e.get("wer_original", float("nan")), 1e-9)),
-              ("code agreement of conversions", lambda e: e["code_agreement_conversion"])]
+    series = [("conversion identified as target", lambda e: _num(e["conversion_speaker"]["identified_as_target"])),
+              ("conversion closer to target", lambda e: _num(e["conversion_speaker"]["closer_to_target"])),
+              ("reconstruction identified as its speaker", lambda e: _num(e.get("reconstruction_identification"))),
+              ("reconstruction word error / originals'", lambda e: _num(e.get("wer_reconstruction"))
+               / max(_num(e.get("wer_original")), 1e-9)),
+              ("code agreement of conversions", lambda e: _num(e["code_agreement_conversion"]))]
     for name, f in series:
         ax.plot(x, [f(e) for _, e in evals], "o-", label=name)
     ax.axhline(0.8, color="gray", lw=0.5, ls=":")
@@ -122,13 +128,15 @@ def judges_section(run: Path, metrics: list[dict]) -> list[str]:
     lines += ["Targets: conversions identified as the target in >= 80 % of pairs and closer to the target in "
               ">= 90 %; reconstruction word error <= 1.5x the originals'.", "",
               "![judges over training](judges_curve.png)", "",
-              "| step | minutes | identified as target | closer to target | WER recon / orig | code agreement |",
-              "|---|---|---|---|---|---|"]
+              "| step | minutes | conversion identified as target | closer to target | reconstruction identified | "
+              "WER recon / orig | code agreement |",
+              "|---|---|---|---|---|---|---|"]
     for (s, e), m in zip(evals, x, strict=True):
         cs = e["conversion_speaker"]
-        lines.append(f"| {s} | {m:.1f} | {cs['identified_as_target']:.0%} | {cs['closer_to_target']:.0%} | "
-                     f"{e.get('wer_reconstruction', float('nan')):.0%} / {e.get('wer_original', float('nan')):.0%} | "
-                     f"{e['code_agreement_conversion']:.0%} |")
+        lines.append(f"| {s} | {m:.1f} | {_num(cs['identified_as_target']):.0%} | "
+                     f"{_num(cs['closer_to_target']):.0%} | {_num(e.get('reconstruction_identification')):.0%} | "
+                     f"{_num(e.get('wer_reconstruction')):.0%} / {_num(e.get('wer_original')):.0%} | "
+                     f"{_num(e['code_agreement_conversion']):.0%} |")
     return [*lines, ""]
 
 

@@ -5,7 +5,6 @@ rank is left waiting in a collective."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -20,6 +19,7 @@ import torch.distributed as dist
 from vqspeech import progress
 from vqspeech.device import pick_device
 from vqspeech.errors import VQSpeechError
+from vqspeech.io import jsonio
 from vqspeech.io.atomic import atomic_write
 from vqspeech.io.checkpoint import load_state, save_checkpoint
 from vqspeech.train.recipe import dump_yaml, to_dict
@@ -159,7 +159,7 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
                     model.eval()
                     row.update(task.validate(model, dev))
                     model.train()
-                metrics_f.write(json.dumps(row) + "\n")
+                metrics_f.write(jsonio.dumps(row, indent=None) + "\n")
                 metrics_f.flush()
                 log.step(step, row)
             if tc.checkpoint_every > 0 and step % tc.checkpoint_every == 0:
@@ -169,7 +169,7 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
             model.eval()
             final = task.final_report(model, dev)
             if final:
-                metrics_f.write(json.dumps({"step": step, **final}) + "\n")
+                metrics_f.write(jsonio.dumps({"step": step, **final}, indent=None) + "\n")
                 progress.say("final: " + " ".join(f"{k}={v:.4g}" for k, v in final.items()))
     finally:
         if log is not None:
