@@ -212,7 +212,7 @@ def sample(
     if commands.__name__.endswith("video.commands"):
         commands.sample(out, checkpoint, context=context, vqvae=vqvae, actions=actions, actions_from=actions_from,
                         context_frames=context_frames, steps=steps, start=start, n=n, seed=seed,
-                        temperature=0.0 if temperature is None else temperature, fps=fps, device=device)
+                        temperature=temperature, fps=fps, device=device)
         return
     temperature = 1.0 if temperature is None else temperature
     with progress.bar("sample") as cb:

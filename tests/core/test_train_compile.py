@@ -1,4 +1,5 @@
-"""``train.compile``: what is compiled, and the eager fallbacks (no test here pays for a real compile)."""
+"""``train.compile`` (what is compiled, the eager fallbacks; no test here pays for a real compile) and the
+learning-rate schedule."""
 
 from __future__ import annotations
 
@@ -40,3 +41,15 @@ def test_model_without_targets_trains_eagerly(capsys: pytest.CaptureFixture) -> 
     loop._compile(model, torch.device("cpu"))
     assert "names no modules" in capsys.readouterr().err
     assert model._compiled_call_impl is None
+
+
+def test_lr_schedule_warms_up_and_decays_by_steps_or_time() -> None:
+    tc = TrainConfig(max_steps=1000, lr_schedule="cosine", lr_final=0.1, warmup_steps=10)
+    assert loop.lr_factor(tc, 0, 0.0) == pytest.approx(0.1)  # warm-up: 1/10
+    assert loop.lr_factor(tc, 9, 0.0) == pytest.approx(1.0, abs=1e-3)
+    assert loop.lr_factor(tc, 500, 0.0) == pytest.approx(0.55)  # halfway by steps
+    assert loop.lr_factor(tc, 100, 0.5) == pytest.approx(0.55)  # halfway by the time budget
+    assert loop.lr_factor(tc, 1000, 0.0) == pytest.approx(0.1)
+    assert loop.lr_factor(tc, 10, 2.0) == pytest.approx(0.1)  # past the deadline: the floor
+    const = TrainConfig(max_steps=1000)
+    assert loop.lr_factor(const, 500, 0.9) == 1.0

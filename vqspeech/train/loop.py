@@ -35,6 +35,26 @@ def _agree(flag: bool, device: torch.device) -> bool:
     return bool(t.item() > 0)
 
 
+def _max_all(value: float, device: torch.device) -> float:
+    """The largest ``value`` over the ranks (a no-op without DDP), so every rank uses the same learning rate."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return value
+    t = torch.tensor([value], device=device, dtype=torch.float64)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return float(t.item())
+
+
+def lr_factor(tc: Any, step: int, time_fraction: float) -> float:
+    """Learning-rate multiplier at ``step``: linear warm-up over ``warmup_steps``, then constant or a cosine from 1
+    to ``lr_final`` over the run, whose progress is the larger of ``step / max_steps`` and the fraction of
+    ``max_minutes`` spent (``time_fraction``), so a time-bounded run still ends its decay when time runs out."""
+    warm = min(1.0, (step + 1) / tc.warmup_steps) if tc.warmup_steps > 0 else 1.0
+    if tc.lr_schedule == "constant":
+        return warm
+    done = min(1.0, max(step / tc.max_steps if tc.max_steps else 0.0, time_fraction))
+    return warm * (tc.lr_final + (1.0 - tc.lr_final) * 0.5 * (1.0 + math.cos(math.pi * done)))
+
+
 def _rng_state() -> dict[str, Any]:
     state: dict[str, Any] = {"rng": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -115,7 +135,8 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
     meta = {"kind": task.kind, "config": to_dict(cfg), **task.meta()}
     autocast = torch.autocast(dev.type, dtype=torch.bfloat16) if tc.precision == "bf16" else nullcontext()
-    deadline = time.time() + tc.max_minutes * 60 if tc.max_minutes > 0 else math.inf
+    started = time.time()
+    deadline = started + tc.max_minutes * 60 if tc.max_minutes > 0 else math.inf
 
     def checkpoint() -> None:
         if not main_rank:
@@ -140,6 +161,11 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
                     f"loss became {loss.item()} at step {step + 1}; stopped. The last good checkpoint is "
                     f"{run_dir / 'checkpoints' / 'last.safetensors'}; try a lower train.lr or train.grad_clip"
                 )
+            if tc.lr_schedule != "constant" or tc.warmup_steps > 0:
+                spent = (time.time() - started) / (tc.max_minutes * 60) if tc.max_minutes > 0 else 0.0
+                lr = tc.lr * lr_factor(tc, step, _max_all(spent, dev))
+                for group in opt.param_groups:
+                    group["lr"] = lr
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if tc.grad_clip > 0:
@@ -153,7 +179,8 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
                 row: dict[str, Any] = {"step": step}
                 if log_now:
                     now = time.time()
-                    row.update(loss=loss.item(), **stats, samples_per_s=n_samples / (now - t_last))
+                    row.update(loss=loss.item(), **stats, samples_per_s=n_samples / (now - t_last),
+                               lr=opt.param_groups[0]["lr"])
                     t_last, n_samples = now, 0
                 if valid_now:  # on its own schedule, whether or not this is a log step
                     model.eval()

@@ -39,10 +39,14 @@ class TrainConfig:
     grad_clip: float = 0.0
     max_minutes: float = 0.0
     compile: bool = False  # torch.compile the model's hot modules (its compile_targets); eager if that fails
+    lr_schedule: Literal["constant", "cosine"] = "constant"  # cosine: from lr down to lr * lr_final over the run
+    lr_final: float = 0.1  # cosine's end, as a fraction of lr
+    warmup_steps: int = 0  # linear warm-up from lr / warmup_steps
 
     def __post_init__(self) -> None:
         positive(self, "batch_size", "log_every", "valid_batches", "lr")
-        non_negative(self, "max_steps", "checkpoint_every", "valid_every", "grad_clip", "max_minutes")
+        non_negative(self, "max_steps", "checkpoint_every", "valid_every", "grad_clip", "max_minutes", "lr_final",
+                     "warmup_steps")
 
 
 @dataclass

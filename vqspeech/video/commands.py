@@ -226,7 +226,7 @@ def sample_global(out: str | Path, checkpoint: str | Path | None = None, *, vqva
 def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: str | Path | None = None,
            vqvae: str | Path | None = None, actions: str | None = None, actions_from: bool = False,
            context_frames: int = 6,
-           steps: int | None = None, start: int = 0, n: int = 1, seed: int = 0, temperature: float = 0.0,
+           steps: int | None = None, start: int = 0, n: int = 1, seed: int = 0, temperature: float | None = None,
            fps: float = 4.0, device: str = "auto") -> Path:
     """``vqspeech sample -o OUT.gif -c PRIOR --context EPISODE.npz (--actions forward,... | --actions-from)
     [--context-frames 6] [--steps N] [--start T] [-n N] [--temperature T] [--seed S] [--vqvae CKPT]``.
@@ -236,19 +236,22 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: st
     episode's own next actions, ``steps`` of them, default 10) and decodes after.  Writes ``OUT.gif`` (context then
     generated frames; ``n`` samples side by side), ``OUT.png`` (a strip per sample: the generated frames, with
     the true continuation above it when the actions are the episode's own) and ``OUT.npz`` (``codes``,
-    ``video``, ``actions``).  Temperature 0 takes the most likely code at each position.
+    ``video``, ``actions``).  Temperature 0 (the rollouts' default) takes the most likely code at each position;
+    a global-latent prior (``-c`` of kind video-global) samples at temperature 1 unless told otherwise.
     """
     from vqspeech.io.checkpoint import read_meta
     from vqspeech.video.eval import save_gif, save_strip
 
     require_inputs([context])
     if checkpoint is not None and read_meta(checkpoint).get("kind") == VIDEO_GLOBAL:
-        return sample_global(out, checkpoint, vqvae=vqvae, n=n, seed=seed, temperature=temperature or 1.0,
+        return sample_global(out, checkpoint, vqvae=vqvae, n=n, seed=seed,
+                             temperature=1.0 if temperature is None else temperature,
                              device=device)
     if context is None:
         raise InputError("sample: give --context EPISODE.npz (its first frames start the rollout)")
     if n < 1:
         raise InputError(f"-n must be >= 1, not {n}")
+    temperature = 0.0 if temperature is None else temperature
     if temperature < 0:
         raise InputError(f"--temperature must be >= 0, not {temperature}")
     if context_frames < 1:
