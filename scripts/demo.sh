@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's main command: the whole main job on the embedded demo corpus, ending in runs/demo/report.md.
-#   VQSPEECH_DEMO_MINUTES        VQ-VAE training time on this machine (default 20)
+#   VQSPEECH_DEMO_MINUTES        VQ-VAE training time on this machine (default 30)
 #   VQSPEECH_DEMO_PRIOR_MINUTES  prior training time (default 5)
 #   VQSPEECH_DEMO_EVAL_ITEMS     held-out utterances the judges score at each checkpoint (default 16)
 # Re-running reuses what is already built (delete runs/demo* to start over).
@@ -17,7 +17,7 @@ case "$FAMILY" in
 esac
 source scripts/_venv.sh
 ensure_venv "demo,eval,image"
-MIN="${VQSPEECH_DEMO_MINUTES:-20}"
+MIN="${VQSPEECH_DEMO_MINUTES:-30}"
 PMIN="${VQSPEECH_DEMO_PRIOR_MINUTES:-5}"
 V=".venv/bin/vqspeech"
 RUN=runs/demo

@@ -16,7 +16,8 @@ TINY_SET = [
     "model.cycle=4", "quantizer.num_codes=32", "quantizer.dim=4", "quantizer.ema=true",
     "quantizer.restart_threshold=0.5", "quantizer.init=random", "data.crop_samples=1024", "train.batch_size=4",
     "train.lr=0.003", "train.log_every=10", "train.checkpoint_every=0", "train.valid_every=0",
-    "train.max_minutes=0",
+    "train.max_minutes=0", "data.sample_rate=16000", "train.compile=false", "train.lr_schedule=constant",
+    "train.warmup_steps=0", "train.grad_clip=0",
 ]
 
 PRIOR_SET = ["model.residual_channels=16", "model.gate_channels=32", "model.skip_channels=16", "model.layers=4",

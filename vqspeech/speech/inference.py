@@ -52,15 +52,34 @@ def _chunks(audio: np.ndarray, hop: int, context: int, chunk_frames: int, utt: i
     return out
 
 
+ACTIVATION_BUDGET = 128 * 2**20  # bytes of encoder activations one encode batch may hold
+
+
+def _fit_budget(model: SpeechVQVAE, context: int, chunk_frames: int, batch_size: int) -> tuple[int, int]:
+    """Shrink ``chunk_frames`` and ``batch_size`` so one batch's encoder activations stay within
+    ``ACTIVATION_BUDGET`` (the widest are the first layers': width x T / stride, an output and the next input
+    alive together, fp32), so memory does not grow with the encoder's width or the file's length."""
+    hop = model.hop
+    enc = model.encoder
+    width = max(m.out_channels for m in enc.modules() if isinstance(m, torch.nn.Conv1d))
+    per_sample = 4 * (3 + 2 * width / enc.strides[0])
+    samples = max(hop * (2 * context + 8), int(ACTIVATION_BUDGET // per_sample))
+    chunk_frames = max(8, min(chunk_frames, samples // hop - 2 * context))
+    batch_size = max(1, min(batch_size, samples // ((chunk_frames + 2 * context) * hop)))
+    return chunk_frames, batch_size
+
+
 @torch.no_grad()
 def encode_audio(
     model: SpeechVQVAE, audios: list[np.ndarray], *, chunk_frames: int = 4096, batch_size: int = 16,
     device: torch.device | str = "cpu",
 ) -> list[np.ndarray]:
     """Codes ``[ceil(T/hop)]`` for each audio ``[T]`` (float32), chunked and batched (results do not depend on
-    ``chunk_frames`` or ``batch_size``)."""
+    ``chunk_frames`` or ``batch_size``; both are lowered to keep a batch's activations within
+    ``ACTIVATION_BUDGET``)."""
     hop = model.hop
     context = math.ceil(model.encoder.receptive_field / hop) + 1
+    chunk_frames, batch_size = _fit_budget(model, context, chunk_frames, batch_size)
     pieces = [c for i, a in enumerate(audios) for c in _chunks(a, hop, context, chunk_frames, i)]
     pieces.sort(key=lambda c: len(c.audio))
     codes = [np.zeros(math.ceil(len(a) / hop), np.int64) for a in audios]
