@@ -71,3 +71,23 @@ def test_save_wav_refuses_missing_directory(tmp_path: Path) -> None:
         save_wav(tmp_path / "nope" / "x.wav", np.zeros(10), 16000)
     save_wav(tmp_path / "x.wav", np.zeros(10), 16000)
     assert sf.info(str(tmp_path / "x.wav")).frames == 10
+
+
+@pytest.mark.parametrize("rate", [16000, 8000, 22050])
+def test_block_reading_equals_reading_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rate: int) -> None:
+    """Files are read, mixed and resampled a block at a time (memory of about one result for an hour-long file);
+    the samples are the same as reading the whole file and resampling it in one call."""
+    import soxr
+
+    from vqspeech.speech.data import audio as audio_mod
+
+    rng = np.random.default_rng(0)
+    stereo = (rng.standard_normal((16000 * 5 + 123, 2)) * 0.1).astype(np.float32)
+    path = tmp_path / "long.wav"
+    sf.write(str(path), stereo, 16000, subtype="FLOAT")
+    monkeypatch.setattr(audio_mod, "READ_BLOCK_SECONDS", 1)  # 6 blocks
+    got = audio_mod.load_audio(path, rate)
+    mono = stereo.mean(axis=1, dtype=np.float32)
+    want = mono if rate == 16000 else soxr.resample(mono, 16000, rate)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
