@@ -137,29 +137,30 @@ per_sample = flops[0] / len(probe)
 for h in hooks:
     h.remove()
 t0 = time.perf_counter()
-audio = load_audio(wav, sr)[: sr * seconds]  # as `vqspeech encode` reads a file
+audio = load_audio(wav, sr)  # as `vqspeech encode` reads a file
 codes = encode_audio(model, [audio])
 dt = time.perf_counter() - t0
 assert len(codes[0]) == -(-len(audio) // model.hop)
 n = len(audio)
-print(json.dumps({"audio_s": seconds, "samples_per_s": round(n / dt), "x_real_time": round(n / sr / dt),
+print(json.dumps({"audio_s": seconds, "samples_per_s": round(n / dt), "x_real_time": round(n / sr / dt, 1),
                   "encoder_mflop_per_sample": round(per_sample / 1e6, 3),
                   "gflops": round(per_sample * n / dt / 1e9, 1),
                   "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 """
 
 
-def _hour_wav() -> Path:
-    """One hour of 16 kHz 16-bit speech-like audio (a modulated tone + noise), written once under /tmp."""
+def _long_wav(seconds: int) -> Path:
+    """``seconds`` (a multiple of 60) of 16 kHz 16-bit speech-like audio (a modulated tone + noise), written once
+    under /tmp."""
     import numpy as np
     import soundfile as sf
 
-    path = Path("/tmp/vqspeech-bench/hour.wav")
+    path = Path(f"/tmp/vqspeech-bench/long-{seconds}s.wav")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(0)
         with sf.SoundFile(str(path), "w", 16000, 1, "PCM_16") as f:
-            for minute in range(60):
+            for minute in range(seconds // 60):
                 t = np.arange(960000) / 16000 + minute * 60
                 x = 0.3 * np.sin(2 * np.pi * 150 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 2 * t))
                 f.write((x + 0.01 * rng.standard_normal(len(t))).astype(np.float32))
@@ -171,10 +172,9 @@ def bench_encode(quick: bool) -> list[dict]:
     and the process's peak RSS (a fresh interpreter per row)."""
     peaks()
     rows = []
-    wav = _hour_wav()
     runs = [("recipes/demo.yaml", 600 if quick else 3600)] + ([] if quick else [("recipes/vctk.yaml", 120)])
     for recipe, seconds in runs:
-        res = run_child(ENCODE_CHILD, [recipe, str(wav), seconds])
+        res = run_child(ENCODE_CHILD, [recipe, str(_long_wav(seconds)), seconds])
         res["of_matmul_peak"] = f"{res['gflops'] / _PEAKS['matmul_gflops']:.0%}"
         rows.append({"encoder": recipe, **res})
         print_row(rows[-1])

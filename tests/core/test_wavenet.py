@@ -107,3 +107,27 @@ def test_encoder_with_any_strides_maps_frames_exactly(strides: list[int]) -> Non
     shifted = enc(torch.cat([torch.randn(1, 1, hop), x], -1))
     rf_frames = enc.receptive_field // hop + 2
     torch.testing.assert_close(shifted[..., 1 + rf_frames : 41 - rf_frames], y[..., rf_frames : 40 - rf_frames])
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["torch", "compiled"])
+def test_generate_refuses_short_conditioning_and_handles_zero_steps(fast: bool) -> None:
+    cfg = WaveNetConfig(num_classes=16, residual_channels=4, gate_channels=4, skip_channels=4, layers=2, cycle=2,
+                        cond_channels=3, hop=2)
+    net = WaveNet(cfg).eval()
+    with pytest.raises(ValueError, match="fewer than 40 steps"):
+        net.generate(40, torch.randn(1, 3, 5), fast=fast)  # 5 frames x 2 steps
+    sym, logits = net.generate(0, torch.randn(2, 3, 5), teacher=torch.zeros(2, 0, dtype=torch.long), fast=fast)
+    assert sym.shape == (2, 0) and logits.shape == (2, 16, 0)
+
+
+def test_choose_callback_is_honoured_even_when_fast_is_asked() -> None:
+    cfg = WaveNetConfig(num_classes=16, residual_channels=4, gate_channels=4, skip_channels=4, layers=2, cycle=2)
+    net = WaveNet(cfg).eval()
+    seen: list[int] = []
+
+    def choose(t: int, logits: torch.Tensor) -> torch.Tensor:
+        seen.append(t)
+        return torch.full((logits.shape[0],), 3, dtype=torch.long)
+
+    sym, _ = net.generate(5, batch=1, choose=choose, fast=True)
+    assert seen == [0, 1, 2, 3, 4] and sym.tolist() == [[3] * 5]

@@ -41,6 +41,8 @@ def test_exact_resume(demo_corpus: Path, tmp_path: Path) -> None:
     wa, _ = load_state(full)
     wb, meta = load_state(resumed)
     assert meta["step"] == 12
+    # the minutes already trained travel with the run, so a time-based schedule continues where it stopped
+    assert torch.load(tmp_path / "b" / "train_state.pt", weights_only=True)["minutes_spent"] > 0
     for k in wa:
         assert torch.equal(wa[k], wb[k]), k
     assert (tmp_path / "b" / "checkpoints" / "step-7.safetensors").exists()

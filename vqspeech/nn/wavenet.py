@@ -149,8 +149,8 @@ class WaveNet(nn.Module):
         (0: argmax).  ``teacher: [B, steps]`` feeds given symbols instead of samples and returns the logits
         ``[B, classes, steps]`` too (used to check generation against ``forward``).  ``choose(t, logits [B,
         classes]) -> [B]`` picks the symbols of step ``t`` instead (an entropy decoder feeding back what it reads).
-        ``fast``: use the compiled step of :mod:`vqspeech.nn.wavenet_fast` (default: on CPU when it is available,
-        the batch is at most ``FAST_MAX_BATCH`` or the decoder is small, and no ``choose`` is given).
+        ``fast``: use the compiled step of :mod:`vqspeech.nn.wavenet_fast` (default: on CPU when it is available
+        and the batch is at most ``FAST_MAX_BATCH`` or the decoder is small; never with ``choose``).
         Returns ``(symbols [B, steps] long, logits or None)``.
         """
         cfg = self.cfg
@@ -162,11 +162,14 @@ class WaveNet(nn.Module):
         # The conditioning is projected once per frame (not per sample), conv biases folded in: [B, F, L, 2G].
         frames = bias[None, None].expand(b, 1, -1, -1) if c is None else (
             c.transpose(1, 2).reshape(b, c.shape[-1], L, 2 * gch) + bias)
+        if c is not None and c.shape[-1] > 1 and c.shape[-1] * cfg.hop < steps:
+            raise ValueError(f"conditioning has {c.shape[-1]} frames of {cfg.hop} steps, fewer than {steps} steps")
+        if teacher is not None and teacher.shape[1] < steps:
+            raise ValueError(f"teacher has {teacher.shape[1]} steps, fewer than {steps}")
         if fast is None:
             small = self.step_weights < FAST_SMALL_WEIGHTS
-            fast = (choose is None and dev.type == "cpu" and (b <= FAST_MAX_BATCH or small)
-                    and wavenet_fast.available())
-        if fast:
+            fast = dev.type == "cpu" and (b <= FAST_MAX_BATCH or small) and wavenet_fast.available()
+        if fast and choose is None:  # a `choose` callback (the codec's entropy decoder) needs the PyTorch path
             return self._generate_fast(steps, frames, temperature, generator, teacher, callback)
         # tanh(a) * sigmoid(g) = sigmoid(g) - 2 * sigmoid(-2a) * sigmoid(g): one sigmoid over [B, 2G] and one
         # addcmul instead of tanh + sigmoid + mul.  Scale the tanh half of weights and biases by -2.
@@ -233,6 +236,9 @@ class WaveNet(nn.Module):
                        callback) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``generate`` through the compiled step, in blocks of ``NOISE_BLOCK`` steps (same noise draws)."""
         b = frames.shape[0]
+        if teacher is not None and teacher.numel() and not (0 <= int(teacher.min()) and int(teacher.max())
+                                                             < self.cfg.num_classes):
+            raise ValueError(f"teacher symbols must be in [0, {self.cfg.num_classes})")
         state = wavenet_fast.FastState(self, frames)
         mode = (wavenet_fast.MODE_TEACHER if teacher is not None else
                 wavenet_fast.MODE_GREEDY if temperature <= 0 else wavenet_fast.MODE_SAMPLE)
@@ -243,13 +249,16 @@ class WaveNet(nn.Module):
             if mode == wavenet_fast.MODE_SAMPLE:
                 noise = _gumbel(NOISE_BLOCK, b, self.cfg.num_classes, temperature, generator, frames.device)[:n]
             sym, lg = state.run(t0, n, mode, noise, teacher[:, t0 : t0 + n] if teacher is not None else None)
-            symbols.append(torch.from_numpy(sym))
+            symbols.append(torch.from_numpy(sym).to(frames.device))
             if lg is not None:
-                logits.append(torch.from_numpy(lg))
+                logits.append(torch.from_numpy(lg).to(frames.device))
             if callback is not None:
                 callback(t0 + n)
-        out = torch.cat(symbols, 1) if symbols else torch.empty(b, 0, dtype=torch.long)
-        return out, (torch.cat(logits, 2) if teacher is not None and logits else None)
+        dev = frames.device
+        out = torch.cat(symbols, 1) if symbols else torch.empty(b, 0, dtype=torch.long, device=dev)
+        if teacher is None:
+            return out, None
+        return out, torch.cat(logits, 2) if logits else torch.empty(b, self.cfg.num_classes, 0, device=dev)
 
     @torch.no_grad()
     def generate_naive(

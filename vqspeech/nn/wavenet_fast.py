@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 try:  # numba is a dependency, but the PyTorch path must keep working without it
-    from numba import njit, prange
+    from numba import config, njit, prange, set_num_threads
 except ImportError:  # pragma: no cover - exercised only where numba is missing
     njit = None
 
@@ -170,6 +170,7 @@ class FastState:
         nz = _np(noise) if noise is not None else np.zeros((1, 1, 1), np.float32)
         tc = np.ascontiguousarray(teacher.cpu().numpy().astype(np.int64)) if teacher is not None else np.zeros(
             (1, 1), np.int64)
+        set_num_threads(max(1, min(torch.get_num_threads(), config.NUMBA_NUM_THREADS)))  # torch's thread setting
         _kernel(t0, n, self.hop, self.x_prev, self.frames, self.dil, self.off, self.ring, self.emb, self.w_in,
                 self.w_res, self.b_res, self.w_skip, self.b_skip, self.h1w, self.h1b, self.h2w, self.h2b, mode, nz,
                 tc, out_sym, out_logits)

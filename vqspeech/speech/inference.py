@@ -64,7 +64,7 @@ def _fit_budget(model: SpeechVQVAE, context: int, chunk_frames: int, batch_size:
     width = max(m.out_channels for m in enc.modules() if isinstance(m, torch.nn.Conv1d))
     per_sample = 4 * (3 + 2 * width / enc.strides[0])
     samples = max(hop * (2 * context + 8), int(ACTIVATION_BUDGET // per_sample))
-    chunk_frames = max(8, min(chunk_frames, samples // hop - 2 * context))
+    chunk_frames = min(chunk_frames, max(8, samples // hop - 2 * context))  # lowered, never raised
     batch_size = max(1, min(batch_size, samples // ((chunk_frames + 2 * context) * hop)))
     return chunk_frames, batch_size
 

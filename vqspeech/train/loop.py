@@ -116,12 +116,14 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
     model = task.build_model().to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     step = 0
+    spent_before = 0.0  # minutes trained by earlier invocations of this run (the schedule continues from them)
     if resume:
         weights, _ = load_state(run_dir / "checkpoints" / "last.safetensors")
         model.load_state_dict(weights)
         st = torch.load(state_path, weights_only=True, map_location="cpu")
         opt.load_state_dict(st["optimizer"])
         step = int(st["step"])
+        spent_before = float(st.get("minutes_spent", 0.0))
         _set_rng_state(st)
     if main_rank:
         (run_dir / "config.yaml").write_text(dump_yaml(cfg))
@@ -138,13 +140,16 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
     started = time.time()
     deadline = started + tc.max_minutes * 60 if tc.max_minutes > 0 else math.inf
 
+    def minutes_spent() -> float:
+        return spent_before + (time.time() - started) / 60
+
     def checkpoint() -> None:
         if not main_rank:
             return
         ck = run_dir / "checkpoints"
         save_checkpoint(ck / f"step-{step}.safetensors", model, {**meta, "step": step})
         save_checkpoint(ck / "last.safetensors", model, {**meta, "step": step})
-        state = {"optimizer": opt.state_dict(), "step": step, **_rng_state()}
+        state = {"optimizer": opt.state_dict(), "step": step, "minutes_spent": minutes_spent(), **_rng_state()}
         atomic_write(state_path, lambda tmp: torch.save(state, tmp))
 
     metrics_f = open(run_dir / "metrics.jsonl", "a") if main_rank else None
@@ -162,7 +167,7 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
                     f"{run_dir / 'checkpoints' / 'last.safetensors'}; try a lower train.lr or train.grad_clip"
                 )
             if tc.lr_schedule != "constant" or tc.warmup_steps > 0:
-                spent = (time.time() - started) / (tc.max_minutes * 60) if tc.max_minutes > 0 else 0.0
+                spent = minutes_spent() / tc.max_minutes if tc.max_minutes > 0 else 0.0
                 lr = tc.lr * lr_factor(tc, step, _max_all(spent, dev))
                 for group in opt.param_groups:
                     group["lr"] = lr

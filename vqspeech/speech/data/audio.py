@@ -61,7 +61,10 @@ def _read_mono(p: Path, sample_rate: int) -> np.ndarray:
             else:  # more samples than the header said
                 extra.append(np.array(y, np.float32))
 
-        for block in f.blocks(blocksize=max(1, sr * READ_BLOCK_SECONDS), dtype="float32", always_2d=True):
+        while True:  # read() returns what is really there (a header's frame count can be wrong, e.g. truncated MP3)
+            block = f.read(max(1, sr * READ_BLOCK_SECONDS), dtype="float32", always_2d=True)
+            if len(block) == 0:
+                break
             mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
             if not np.isfinite(mono).all():
                 raise AudioError(f"{p}: contains NaN or infinite samples")
