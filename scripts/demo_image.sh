@@ -20,6 +20,7 @@ mkdir -p $RUN/report
 $V evaluate demo_images -c $CK --prior $PCK --vae $VCK --json $RUN/report/evaluate.json --md $RUN/report/evaluate.md \
     --out-dir $RUN/report --max-items 500
 $V sample -c $PCK -n 16 -o $RUN/report/samples.png
-{ echo "# vqspeech image demo"; echo; cat $RUN/report/evaluate.md; echo; echo "Reconstructions (originals above, decoded below):"; echo; echo "![reconstructions](reconstructions.png)"; echo; echo "PixelCNN prior samples, decoded:"; echo; echo "![samples](samples.png)"; } \
+.venv/bin/python scripts/report_images.py $RUN runs/images_demo_vae runs/images_demo_prior $RUN/report/curves.png
+{ echo "# vqspeech image demo"; echo; cat $RUN/report/evaluate.md; echo; echo "Reconstructions (originals above, decoded below):"; echo; echo "![reconstructions](reconstructions.png)"; echo; echo "PixelCNN prior samples, decoded:"; echo; echo "![samples](samples.png)"; echo; echo "Training curves:"; echo; echo "![training curves](curves.png)"; } \
     > $RUN/report/report.md
 echo "report: $RUN/report/report.md"
