@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import torch
-from bench_util import QUANT_CHILD, print_row, run_child, timeit
+from bench_util import PEAK_FN, QUANT_CHILD, print_row, run_child, timeit
 
-CACHE_CHILD = """
-import json, resource, sys, time
+CACHE_CHILD = PEAK_FN + """
+import json, sys, time
 from vqspeech.speech.data.corpora import discover
 from vqspeech.speech.data.dataset import AudioCorpus
 root, cache, steps = json.loads(sys.argv[1])
@@ -24,7 +24,7 @@ for s in range(steps):
 per_batch = (time.perf_counter() - t0) / steps
 print(json.dumps({"hours": round(corpus.seconds / 3600, 2), "open_s": round(opened, 1),
                   "batch_ms": round(per_batch * 1000, 2),
-                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+                  "peak_rss_mib": round(_status_mib('VmHWM'))}))
 """
 
 

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from bench_util import print_row, run_child
+from bench_util import PEAK_FN, print_row, run_child
 
 PEER_GEN = {10: 354, 30: 40}  # side by side with a widely used PyTorch WaveNet (issue 16), batch 1, samples/s
 _PEAKS: dict[str, float] = {}
@@ -114,8 +114,8 @@ def bench_generate(quick: bool) -> list[dict]:
     return rows
 
 
-ENCODE_CHILD = """
-import json, resource, sys, time
+ENCODE_CHILD = PEAK_FN + """
+import json, sys, time
 import numpy as np, torch
 from vqspeech.speech.data.audio import load_audio
 from vqspeech.speech.inference import encode_audio
@@ -145,7 +145,7 @@ n = len(audio)
 print(json.dumps({"audio_s": seconds, "samples_per_s": round(n / dt), "x_real_time": round(n / sr / dt, 1),
                   "encoder_mflop_per_sample": round(per_sample / 1e6, 3),
                   "gflops": round(per_sample * n / dt / 1e9, 1),
-                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+                  "peak_rss_mib": round(_status_mib('VmHWM'))}))
 """
 
 

@@ -36,8 +36,18 @@ def timeit(fn: Callable[[], object], repeat: int = 3) -> float:
     return best
 
 
-QUANT_CHILD = """
-import json, resource, sys, time, torch
+# Peak memory of a child benchmark: the kernel's high-water mark of this process's own memory (VmHWM).
+# getrusage's ru_maxrss is not usable here: Linux carries it over fork + exec, so a child would report the
+# parent benchmark's peak whenever that is larger.
+PEAK_FN = """
+def _status_mib(key):
+    for line in open('/proc/self/status'):
+        if line.startswith(key + ':'):
+            return int(line.split()[1]) / 1024
+"""
+
+QUANT_CHILD = PEAK_FN + """
+import json, sys, time, torch
 from vqspeech.quantize import VectorQuantizer
 n, d, k, chunk, repeat = json.loads(sys.argv[1])
 torch.manual_seed(0)
@@ -47,13 +57,13 @@ def step():
     out = vq(z)
     (out.quantized.sum() + out.loss).backward()
     z.grad = None
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = _status_mib('VmRSS')
 step()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
+peak = _status_mib('VmHWM') - base
 best = float("inf")
 for _ in range(repeat):
     t0 = time.perf_counter(); step(); best = min(best, time.perf_counter() - t0)
-print(json.dumps({"fwd_bwd_ms": round(best * 1000, 1), "peak_mib": round(peak / 1024, 1)}))
+print(json.dumps({"fwd_bwd_ms": round(best * 1000, 1), "peak_mib": round(peak, 1)}))
 """
 
 

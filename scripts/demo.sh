@@ -63,10 +63,14 @@ stage codec codec_all
 stage phoneme-eval $V phoneme-eval $RUN/tokens --alignments demo_corpus --baseline --json $RUN/phoneme_eval.json \
     --plot $RUN/codes_phones.png
 N_EVAL="${VQSPEECH_DEMO_EVAL_ITEMS:-16}"
-evaluate_all() {  # the judges at every checkpoint (how they move with training minutes) and at the last
+evaluate_all() {  # the judges at the first checkpoint, a third and two thirds in (how they move with training
+    # minutes) and at the last (each evaluation of 16 utterances takes ~4 minutes here, mostly the recogniser)
     mkdir -p $RUN/eval
-    local ck step
-    for ck in $(ls $RUN/checkpoints/step-*.safetensors | sort -t- -k2 -n); do
+    local cks=($(ls $RUN/checkpoints/step-*.safetensors | sort -t- -k2 -n))
+    local n=${#cks[@]} ck step i
+    for i in 0 $((n / 3)) $((2 * n / 3)); do
+        [ "$i" -lt "$((n - 1))" ] || continue
+        ck=${cks[$i]}
         step=$(basename "$ck" .safetensors)
         [ -f "$RUN/eval/$step.json" ] || $V evaluate demo_corpus -c "$ck" --json "$RUN/eval/$step.json" \
             --max-items "$N_EVAL"
