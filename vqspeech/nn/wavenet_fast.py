@@ -34,6 +34,20 @@ def available() -> bool:
     return njit is not None and os.environ.get("VQSPEECH_FAST", "1") != "0"
 
 
+def _relu_affine(x, w, b, out):  # pragma: no cover - compiled
+    """``out = b + relu(x) @ w`` for x [K], w [K, N], b and out [N] (the output head's two 1x1 layers)."""
+    for j in range(out.shape[0]):
+        out[j] = b[j]
+    for k in range(x.shape[0]):
+        xk = max(x[k], 0.0)
+        for j in range(out.shape[0]):
+            out[j] += xk * w[k, j]
+
+
+if njit is not None:
+    _relu_affine = njit(cache=True, nogil=True)(_relu_affine)
+
+
 def _steps(t0, n, hop, x_prev, frames, dil, off, ring, emb, w_in, w_res, b_res, w_skip, b_skip,
            h1w, h1b, h2w, h2b, mode, noise, teacher, out_sym, out_logits):  # pragma: no cover - compiled
     """Run steps ``t0 .. t0+n-1`` for every sequence; state lives in ``ring`` and ``x_prev`` (updated in place).
@@ -95,18 +109,8 @@ def _steps(t0, n, hop, x_prev, frames, dil, off, ring, emb, w_in, w_res, b_res, 
                         for j in range(r):
                             nxt[j] += gk * wr[k, j]
                     cur = nxt
-            for j in range(s_ch):
-                hid[j] = h1b[j]
-            for k in range(s_ch):
-                sk = max(skip[k], 0.0)
-                for j in range(s_ch):
-                    hid[j] += sk * h1w[k, j]
-            for j in range(c):
-                logits[j] = h2b[j]
-            for k in range(s_ch):
-                hk = max(hid[k], 0.0)
-                for j in range(c):
-                    logits[j] += hk * h2w[k, j]
+            _relu_affine(skip, h1w, h1b, hid)
+            _relu_affine(hid, h2w, h2b, logits)
             if mode == MODE_TEACHER:
                 for j in range(c):
                     out_logits[bb, j, s] = logits[j]
