@@ -6,7 +6,8 @@
 - generate: the compiled per-sample step vs the PyTorch cached path vs naive recompute, at batch 1 and 16, with
   the real-time factor, achieved GFLOP/s and (batch 1) weight-streaming GB/s;
 - encode: audio -> codes throughput in the encoder's FLOPs as a fraction of the matmul peak, and peak RSS of
-  encoding a one-hour file (demo encoder; the paper-size encoder on 2 minutes).
+  encoding a one-hour file (the demo and the paper-size encoder; files over ``STREAM_SECONDS`` are encoded as
+  they are read).
 """
 
 from __future__ import annotations
@@ -117,8 +118,9 @@ def bench_generate(quick: bool) -> list[dict]:
 ENCODE_CHILD = PEAK_FN + """
 import json, sys, time
 import numpy as np, torch
-from vqspeech.speech.data.audio import load_audio
-from vqspeech.speech.inference import encode_audio
+from vqspeech.speech.commands import STREAM_SECONDS
+from vqspeech.speech.data.audio import audio_seconds, load_audio, stream_audio
+from vqspeech.speech.inference import encode_audio, encode_stream
 from vqspeech.speech.models import SpeechVQVAE
 from vqspeech.verbs import load_recipe
 recipe, wav, seconds = json.loads(sys.argv[1])
@@ -137,11 +139,13 @@ per_sample = flops[0] / len(probe)
 for h in hooks:
     h.remove()
 t0 = time.perf_counter()
-audio = load_audio(wav, sr)  # as `vqspeech encode` reads a file
-codes = encode_audio(model, [audio])
+if audio_seconds(wav) > STREAM_SECONDS:  # as `vqspeech encode` reads a file
+    codes, n = encode_stream(model, stream_audio(wav, sr))
+else:
+    audio = load_audio(wav, sr)
+    codes, n = encode_audio(model, [audio])[0], len(audio)
 dt = time.perf_counter() - t0
-assert len(codes[0]) == -(-len(audio) // model.hop)
-n = len(audio)
+assert len(codes) == -(-n // model.hop)
 print(json.dumps({"audio_s": seconds, "samples_per_s": round(n / dt), "x_real_time": round(n / sr / dt, 1),
                   "encoder_mflop_per_sample": round(per_sample / 1e6, 3),
                   "gflops": round(per_sample * n / dt / 1e9, 1),
@@ -172,7 +176,7 @@ def bench_encode(quick: bool) -> list[dict]:
     and the process's peak RSS (a fresh interpreter per row)."""
     peaks()
     rows = []
-    runs = [("recipes/demo.yaml", 600 if quick else 3600)] + ([] if quick else [("recipes/vctk.yaml", 120)])
+    runs = [("recipes/demo.yaml", 600 if quick else 3600)] + ([] if quick else [("recipes/vctk.yaml", 3600)])
     for recipe, seconds in runs:
         res = run_child(ENCODE_CHILD, [recipe, str(_long_wav(seconds)), seconds])
         res["of_matmul_peak"] = f"{res['gflops'] / _PEAKS['matmul_gflops']:.0%}"

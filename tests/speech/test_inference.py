@@ -12,7 +12,7 @@ from helpers import TINY_SET, run_cli, write_tone
 import vqspeech
 from vqspeech.io.tokens import read_tokens
 from vqspeech.speech.data.audio import load_audio
-from vqspeech.speech.inference import encode_audio
+from vqspeech.speech.inference import encode_audio, encode_stream
 
 
 def test_chunked_and_batched_codes_equal_whole_file(tiny_model: Path, demo_corpus: Path) -> None:
@@ -28,6 +28,24 @@ def test_chunked_and_batched_codes_equal_whole_file(tiny_model: Path, demo_corpu
     ref = model.encode(torch.from_numpy(audios[0][None, : len(audios[0]) // 16 * 16])).numpy()[0]
     np.testing.assert_array_equal(whole[0][: len(ref) - 10], ref[:-10])
     assert len(set(whole[0].tolist())) > 1
+
+
+def test_streamed_codes_equal_whole_file(tiny_model: Path, demo_corpus: Path) -> None:
+    """Encoding from blocks of any size (as a long file is read) gives the whole-file codes and length."""
+    model = vqspeech.load(tiny_model)
+    audio = np.concatenate([load_audio(p, 16000) for p in sorted(demo_corpus.rglob("*.wav"))[:3]])[:-21]
+    rng = np.random.default_rng(0)
+    for chunk_frames, batch_size in ((7, 1), (9, 4), (10**6, 16)):
+        ref = encode_audio(model, [audio], chunk_frames=chunk_frames, batch_size=batch_size)[0]
+        cuts = np.sort(rng.choice(len(audio), 12, replace=False))
+        blocks = [b for b in np.split(audio, cuts) if len(b)]
+        codes, n = encode_stream(model, iter(blocks), chunk_frames=chunk_frames, batch_size=batch_size)
+        assert n == len(audio)
+        np.testing.assert_array_equal(codes, ref)
+    for short in (1, model.hop, 5 * model.hop + 3):  # shorter than one chunk, in one block
+        codes, n = encode_stream(model, iter([audio[:short]]), chunk_frames=4)
+        np.testing.assert_array_equal(codes, encode_audio(model, [audio[:short]], chunk_frames=4)[0])
+    assert encode_stream(model, iter([]))[0].size == 0
 
 
 def test_encode_formats_and_readers(tiny_model: Path, demo_corpus: Path, tmp_path: Path,
@@ -56,6 +74,18 @@ def test_encode_formats_and_readers(tiny_model: Path, demo_corpus: Path, tmp_pat
         assert code == 0, err
         rows = {r["id"]: list(r["codes"]) for r in read_tokens(tmp_path / fmt)}
         assert rows == {r["id"]: list(r["codes"]) for _, r in df.iterrows()}
+    # files over STREAM_SECONDS are encoded as they are read: the same rows, and a bad one still listed
+    import vqspeech.speech.commands as enc
+    import vqspeech.speech.data.audio as audio_mod
+
+    monkeypatch.setattr(enc, "STREAM_SECONDS", 0.5)
+    monkeypatch.setattr(audio_mod, "READ_BLOCK_SECONDS", 1)
+    streams = []
+    monkeypatch.setattr(enc, "encode_stream", lambda *a, **k: streams.append(1) or encode_stream(*a, **k))
+    streamed = enc.encode([demo_corpus], tmp_path / "streamed", checkpoint=tiny_model, fmt="npz", chunk_frames=8)
+    assert streamed == {"written": 12, "skipped": 0, "failed": 0} and len(streams) == 12
+    got = {r["id"]: (list(r["codes"]), r["num_samples"]) for r in read_tokens(tmp_path / "streamed")}
+    assert got == {r["id"]: (list(r["codes"]), r["num_samples"]) for _, r in df.iterrows()}
 
 
 def test_interrupted_encode_resumes_to_the_same_dataset(tiny_model: Path, demo_corpus: Path, tmp_path: Path,

@@ -33,9 +33,9 @@ from vqspeech.io.tokens import (
 from vqspeech.registry import load_model
 from vqspeech.speech import codec
 from vqspeech.speech.config import SPEECH_PRIOR, SPEECH_VQVAE, SpeechMeta
-from vqspeech.speech.data.audio import load_audio, save_wav, trim_silence
+from vqspeech.speech.data.audio import audio_seconds, load_audio, save_wav, stream_audio, trim_silence
 from vqspeech.speech.data.corpora import expand_inputs
-from vqspeech.speech.inference import encode_audio, load_vqvae, synthesize
+from vqspeech.speech.inference import encode_audio, encode_stream, load_vqvae, synthesize
 
 PRIOR_HINT = "vqspeech train recipes/demo_prior.yaml"
 _VQS_HINT = f"; a {codec.SUFFIX} codec file is made from audio: `vqspeech encode IN.wav -o OUT{codec.SUFFIX}`"
@@ -56,6 +56,14 @@ def _check_output(out: Path, single: bool) -> None:
         raise InputError(f"{out}: directory {parent} does not exist; create it first")
     if not single and not parent.exists():
         raise InputError(f"{out}: parent directory {parent} does not exist")
+
+
+STREAM_SECONDS = 600  # files longer than this are encoded as they are read (memory independent of length)
+
+
+def _check_length(path: str | Path, n: int, hop: int) -> None:
+    if n < hop:
+        raise AudioError(f"{path}: shorter than one code frame ({n} < {hop} samples)")
 
 
 def encode(
@@ -98,15 +106,20 @@ def encode(
     errors: list[dict[str, str]] = []
     written = 0
     for s in range(0, len(todo), batch_size):
-        group, audios, offsets = [], [], []
+        group, audios, offsets, done_rows = [], [], [], {}
         for u in todo[s : s + batch_size]:
             try:
+                if not trim and audio_seconds(u.path) > STREAM_SECONDS:  # a long file: constant memory
+                    c, n = encode_stream(model, stream_audio(u.path, sr), chunk_frames=chunk_frames,
+                                         batch_size=batch_size, device=dev)
+                    _check_length(u.path, n, hop)
+                    done_rows[u.id] = {"codes": c, "num_samples": n, "trim_offset": 0}
+                    continue
                 audio = load_audio(u.path, sr)
                 offset = 0
                 if trim:
                     audio, offset = trim_silence(audio)
-                if len(audio) < hop:
-                    raise AudioError(f"{u.path}: shorter than one code frame ({len(audio)} < {hop} samples)")
+                _check_length(u.path, len(audio), hop)
             except AudioError as exc:
                 errors.append({"id": u.id, "path": u.path, "error": str(exc)})
                 if len(utts) > 1:  # a lone bad input gets just the final error line
@@ -117,11 +130,13 @@ def encode(
             offsets.append(offset)
         codes = encode_audio(model, audios, chunk_frames=chunk_frames, batch_size=batch_size, device=dev)
         for u, a, off, c in zip(group, audios, offsets, codes, strict=True):
-            writer.add({"id": u.id, "codes": c, "speaker": u.speaker, "path": u.path, "num_samples": len(a),
-                        "trim_offset": off})
-            written += 1
-            if written % shard_utterances == 0:
-                writer.flush()
+            done_rows[u.id] = {"codes": c, "num_samples": len(a), "trim_offset": off}
+        for u in todo[s : s + batch_size]:  # in input order
+            if u.id in done_rows:
+                writer.add({"id": u.id, "speaker": u.speaker, "path": u.path, **done_rows[u.id]})
+                written += 1
+                if written % shard_utterances == 0:
+                    writer.flush()
         if on_progress:
             on_progress(min(s + batch_size, len(todo)), len(todo))
     writer.flush()

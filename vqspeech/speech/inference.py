@@ -9,7 +9,7 @@ where the chunk or the batch ends: chunked == whole-file and batched == one-by-o
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,26 @@ def _fit_budget(model: SpeechVQVAE, context: int, chunk_frames: int, batch_size:
     return chunk_frames, batch_size
 
 
+def _encode_batch(model: SpeechVQVAE, group: list[_Chunk], context: int, device: torch.device | str,
+                  ) -> list[np.ndarray]:
+    """Codes of each chunk's kept frames.  The batch is padded to a common length with at least ``context``
+    frames of zeros after every chunk, so a chunk's codes do not depend on its batch."""
+    hop = model.hop
+    n = (math.ceil(max(len(c.audio) for c in group) / hop) + context) * hop
+    x = np.zeros((len(group), n), np.float32)
+    for j, c in enumerate(group):
+        x[j, : len(c.audio)] = c.audio
+    out = model.encode(torch.from_numpy(x).to(device)).cpu().numpy()
+    return [out[j, c.skip : c.skip + c.keep_to - c.keep_from] for j, c in enumerate(group)]
+
+
+def _plan(model: SpeechVQVAE, chunk_frames: int, batch_size: int) -> tuple[int, int, int]:
+    """``(context, chunk_frames, batch_size)`` for ``model``: context frames cover the encoder's receptive field;
+    chunk and batch are fitted to ``ACTIVATION_BUDGET``."""
+    context = math.ceil(model.encoder.receptive_field / model.hop) + 1
+    return (context, *_fit_budget(model, context, chunk_frames, batch_size))
+
+
 @torch.no_grad()
 def encode_audio(
     model: SpeechVQVAE, audios: list[np.ndarray], *, chunk_frames: int = 4096, batch_size: int = 16,
@@ -78,21 +98,60 @@ def encode_audio(
     ``chunk_frames`` or ``batch_size``; both are lowered to keep a batch's activations within
     ``ACTIVATION_BUDGET``)."""
     hop = model.hop
-    context = math.ceil(model.encoder.receptive_field / hop) + 1
-    chunk_frames, batch_size = _fit_budget(model, context, chunk_frames, batch_size)
+    context, chunk_frames, batch_size = _plan(model, chunk_frames, batch_size)
     pieces = [c for i, a in enumerate(audios) for c in _chunks(a, hop, context, chunk_frames, i)]
     pieces.sort(key=lambda c: len(c.audio))
     codes = [np.zeros(math.ceil(len(a) / hop), np.int64) for a in audios]
     for s in range(0, len(pieces), batch_size):
         group = pieces[s : s + batch_size]
-        n = (math.ceil(max(len(c.audio) for c in group) / hop) + context) * hop  # >= context frames of zeros
-        x = np.zeros((len(group), n), np.float32)
-        for j, c in enumerate(group):
-            x[j, : len(c.audio)] = c.audio
-        out = model.encode(torch.from_numpy(x).to(device)).cpu().numpy()
-        for j, c in enumerate(group):
-            codes[c.utt][c.keep_from : c.keep_to] = out[j, c.skip : c.skip + c.keep_to - c.keep_from]
+        for c, got in zip(group, _encode_batch(model, group, context, device), strict=True):
+            codes[c.utt][c.keep_from : c.keep_to] = got
     return codes
+
+
+def _stream_chunks(blocks: Iterable[np.ndarray], hop: int, context: int, chunk_frames: int,
+                   total: list[int]) -> Iterator[_Chunk]:
+    """The chunks :func:`_chunks` cuts from the concatenated ``blocks``, made as the audio arrives and holding
+    only the samples still needed (one chunk plus its context).  ``total[0]`` counts the samples read."""
+    buf, base, a = np.zeros(0, np.float32), 0, 0  # buf[0] is sample number ``base``
+    for block in blocks:
+        buf = np.concatenate([buf, block])
+        total[0] += len(block)
+        while total[0] >= (a + chunk_frames + context) * hop:  # not the last chunk, and all its audio is here
+            lo, hi = max(0, a - context) * hop, (a + chunk_frames + context) * hop
+            yield _Chunk(0, a, a + chunk_frames, a - lo // hop, buf[lo - base : hi - base].copy())
+            a += chunk_frames
+            keep = max(0, a - context) * hop
+            buf, base = buf[keep - base :], keep
+    frames = math.ceil(total[0] / hop)
+    while a < frames:
+        b = min(a + chunk_frames, frames)
+        lo, hi = max(0, a - context) * hop, min(total[0], (b + context) * hop)
+        yield _Chunk(0, a, b, a - lo // hop, buf[lo - base : hi - base])
+        a = b
+
+
+@torch.no_grad()
+def encode_stream(
+    model: SpeechVQVAE, blocks: Iterable[np.ndarray], *, chunk_frames: int = 4096, batch_size: int = 16,
+    device: torch.device | str = "cpu",
+) -> tuple[np.ndarray, int]:
+    """``(codes [ceil(T/hop)], T)`` of one utterance given as consecutive audio blocks (e.g.
+    :func:`~vqspeech.speech.data.audio.stream_audio`), in memory that does not grow with its length: equal to
+    ``encode_audio(model, [np.concatenate(blocks)])[0]``."""
+    context, chunk_frames, batch_size = _plan(model, chunk_frames, batch_size)
+    total = [0]
+    out: list[np.ndarray] = []
+    group: list[_Chunk] = []
+    for c in _stream_chunks(blocks, model.hop, context, chunk_frames, total):
+        group.append(c)
+        if len(group) == batch_size:
+            out += _encode_batch(model, group, context, device)
+            group = []
+    if group:
+        out += _encode_batch(model, group, context, device)
+    codes = np.concatenate(out).astype(np.int64) if out else np.zeros(0, np.int64)
+    return codes, total[0]
 
 
 @torch.no_grad()

@@ -4,6 +4,7 @@ keeps its offset (mu-law lives in :mod:`vqspeech.nn.mulaw`)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,7 @@ from vqspeech.errors import AudioError, InputError
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif", ".au")
 
 
-def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
-    """Read ``path``, mix to mono and resample to ``sample_rate``.  Returns float32 ``[T]``.
-
-    Raises :class:`AudioError` naming the file for missing, empty, unreadable, non-finite or silent-length input.
-    """
+def _checked(path: str | Path) -> Path:
     p = Path(path)
     if not p.exists():
         raise AudioError(f"{p}: no such file")
@@ -27,50 +24,97 @@ def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
         raise AudioError(f"{p}: is a directory, not an audio file")
     if p.stat().st_size == 0:
         raise AudioError(f"{p}: empty file")
+    return p
+
+
+def _unreadable(p: Path, exc: Exception) -> AudioError:
+    return AudioError(f"{p}: not a readable audio file ({str(exc).splitlines()[0][:120]})")
+
+
+def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Read ``path``, mix to mono and resample to ``sample_rate``.  Returns float32 ``[T]``.
+
+    Raises :class:`AudioError` naming the file for missing, empty, unreadable, non-finite or silent-length input.
+    """
+    p = _checked(path)
     try:
         audio = _read_mono(p, sample_rate)
     except AudioError:
         raise
     except Exception as exc:  # soundfile raises several types for corrupt or non-audio input
-        raise AudioError(f"{p}: not a readable audio file ({str(exc).splitlines()[0][:120]})") from None
+        raise _unreadable(p, exc) from None
     if len(audio) == 0:
         raise AudioError(f"{p}: contains no samples")
     return audio
 
 
+def stream_audio(path: str | Path, sample_rate: int) -> Iterator[np.ndarray]:
+    """The samples :func:`load_audio` returns, as consecutive float32 blocks of about ``READ_BLOCK_SECONDS``
+    each, so a file of any length is read in constant memory.  Errors are :class:`AudioError`, raised when the
+    block that shows them is reached (a file with no samples raises before yielding anything)."""
+    p = _checked(path)
+    n = 0
+    try:
+        for block in _mono_blocks(p, sample_rate):
+            n += len(block)
+            yield block
+    except AudioError:
+        raise
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+    if n == 0:
+        raise AudioError(f"{p}: contains no samples")
+
+
+def audio_seconds(path: str | Path) -> float:
+    """The duration a file's header states (0 when unreadable: the reader reports why)."""
+    try:
+        info = sf.info(str(path))
+        return info.frames / info.samplerate
+    except Exception:
+        return 0.0
+
+
 READ_BLOCK_SECONDS = 60  # files are read, mixed and resampled a minute at a time
 
 
-def _read_mono(p: Path, sample_rate: int) -> np.ndarray:
-    """Read, mix to mono and resample in blocks into one preallocated output, so a long file costs about one
-    copy of its result, not the several full-length temporaries of read-then-resample (an hour at 16 kHz:
-    ~230 MB instead of ~700 MB).  soxr's stream resampler gives the same samples as resampling in one call."""
+def _mono_blocks(p: Path, sample_rate: int) -> Iterator[np.ndarray]:
+    """Read, mix to mono and resample a block at a time.  soxr's stream resampler gives the same samples as
+    resampling in one call.  ``read()`` returns what is really there: a header's frame count can be wrong (e.g. a
+    truncated MP3), so reading goes on until EOF."""
     import soxr
 
     with sf.SoundFile(str(p)) as f:
         sr = f.samplerate
         stream = soxr.ResampleStream(sr, sample_rate, 1, dtype="float32") if sr != sample_rate else None
-        expect = math.ceil(f.frames * sample_rate / sr) + 64 if f.frames > 0 else 0
-        out, pos, extra = np.empty(expect, np.float32), 0, []
-
-        def put(y: np.ndarray) -> None:
-            nonlocal pos
-            if not extra and pos + len(y) <= len(out):
-                out[pos : pos + len(y)] = y
-                pos += len(y)
-            else:  # more samples than the header said
-                extra.append(np.array(y, np.float32))
-
-        while True:  # read() returns what is really there (a header's frame count can be wrong, e.g. truncated MP3)
+        while True:
             block = f.read(max(1, sr * READ_BLOCK_SECONDS), dtype="float32", always_2d=True)
             if len(block) == 0:
                 break
             mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
             if not np.isfinite(mono).all():
                 raise AudioError(f"{p}: contains NaN or infinite samples")
-            put(stream.resample_chunk(mono) if stream is not None else mono)
+            y = stream.resample_chunk(mono) if stream is not None else mono
+            if len(y):
+                yield y
         if stream is not None:
-            put(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+            y = stream.resample_chunk(np.zeros(0, np.float32), last=True)
+            if len(y):
+                yield y
+
+
+def _read_mono(p: Path, sample_rate: int) -> np.ndarray:
+    """All of :func:`_mono_blocks` in one preallocated output, so a long file costs about one copy of its result,
+    not the several full-length temporaries of read-then-resample (an hour at 16 kHz: ~230 MB, not ~700 MB)."""
+    info = sf.info(str(p))
+    expect = math.ceil(info.frames * sample_rate / info.samplerate) + 64 if info.frames > 0 else 0
+    out, pos, extra = np.empty(expect, np.float32), 0, []
+    for y in _mono_blocks(p, sample_rate):
+        if not extra and pos + len(y) <= len(out):
+            out[pos : pos + len(y)] = y
+            pos += len(y)
+        else:  # more samples than the header said
+            extra.append(np.array(y, np.float32))
     return np.concatenate([out[:pos], *extra]) if extra else out[:pos]
 
 
