@@ -38,6 +38,26 @@ def test_paper_architecture_shapes() -> None:
     assert ImageVQVAE(TINY, QuantizerConfig(num_codes=512, dim=4), 128).latent_shape == (32, 32)
 
 
+def test_pointwise_output_head() -> None:
+    """``out_hidden``: the last transposed convolution narrows to it and a 1x1 convolution writes the logits;
+    it starts at the uniform distribution and the likelihood equals a plain cross-entropy over the levels."""
+    torch.manual_seed(0)
+    m = ImageVQVAE(ImageModelConfig(hidden=16, res_hidden=8, res_blocks=1, out_hidden=12),
+                   QuantizerConfig(num_codes=16, dim=4), 16)
+    assert m.decoder.deconvs[-1].out_channels == 12 and m.decoder.last.kernel_size == (1, 1)
+    x = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
+    out = m(x)
+    assert out.out.shape == (2, 768, 16, 16)
+    assert out.nll.tolist() == pytest.approx([3 * 256 * math.log(256)] * 2)
+    torch.nn.init.normal_(m.decoder.last.weight)
+    out = m(x)
+    ref = torch.nn.functional.cross_entropy(out.out.view(2, 3, 256, 16, 16).transpose(1, 2), x.long(),
+                                            reduction="none").flatten(1).sum(1)
+    torch.testing.assert_close(out.nll, ref)
+    out.nll.sum().backward()
+    assert m.encoder.proj.weight.grad.abs().sum() > 0
+
+
 def test_latent_map_layout_round_trips() -> None:
     m = ImageVQVAE(ImageModelConfig(hidden=16, res_hidden=8, res_blocks=1, latents_per_position=3),
                    QuantizerConfig(num_codes=8, dim=4), 16)
@@ -48,7 +68,7 @@ def test_latent_map_layout_round_trips() -> None:
 
 
 def _zero_decoder(m: torch.nn.Module) -> None:
-    last = m.decoder.deconvs[-1]
+    last = m.decoder.last
     torch.nn.init.zeros_(last.weight)
     torch.nn.init.zeros_(last.bias)
 
@@ -69,7 +89,7 @@ def test_bits_per_dim_against_hand_computation() -> None:
 
     # a decoder that puts logit L on value 0: -ln p(0) = ln(e^L + 255) - L per sub-pixel
     big = 3.0
-    last = m.decoder.deconvs[-1]
+    last = m.decoder.last
     with torch.no_grad():
         last.bias.view(3, 256)[:, 0] = big
     zeros = np.zeros((2, 32, 32, 3), np.uint8)

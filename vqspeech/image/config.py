@@ -42,7 +42,10 @@ class ImageModelConfig:
     convolutions (paper: 2, so 32x32 -> 8x8 and 128x128 -> 32x32).  latents_per_position: discrete latents per
     latent position (section 3.2's 8x8x10 uses 10; each is one code of ``quantizer.dim`` dimensions).
     likelihood: ``categorical`` (a 256-way softmax per sub-pixel: a real discrete likelihood, bits/dim) or
-    ``mse`` (the ImageNet choice; no likelihood, so no bits/dim).
+    ``mse`` (the ImageNet choice; no likelihood, so no bits/dim).  out_hidden: 0 (the paper's layout) or the
+    channels of the last transposed convolution, followed by a ReLU and a 1x1 convolution to the likelihood's
+    channels (768 logits per pixel for ``categorical``): about a third of the decoder's output FLOPs at
+    ``out_hidden = hidden``.
     """
 
     hidden: int = 256
@@ -51,6 +54,7 @@ class ImageModelConfig:
     downsample: int = 2
     latents_per_position: int = 1
     likelihood: Literal["categorical", "mse"] = "categorical"
+    out_hidden: int = 0
 
 
 @dataclass

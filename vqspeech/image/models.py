@@ -15,7 +15,6 @@ import math
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vqspeech.image.config import ImageModelConfig, PixelCNNConfig, VAEModelConfig
@@ -42,9 +41,10 @@ class _Likelihood(nn.Module):
 
     def nll(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``-ln p(x | z)`` per image in nats (categorical), or the summed squared error in ``[-1, 1]`` units."""
-        if self.kind == "categorical":
-            logits = self.logits(out)
-            return F.cross_entropy(logits.float(), x.long(), reduction="none").flatten(1).sum(1)
+        if self.kind == "categorical":  # log-softmax over the level axis in place: no transposed copy
+            b, _, h, w = out.shape
+            logp = out.float().view(b, 3, LEVELS, h, w).log_softmax(2)
+            return -logp.gather(2, x.long().unsqueeze(2)).flatten(1).sum(1)
         return ((out.float() - to_unit(x)) ** 2).flatten(1).sum(1)
 
     @staticmethod
@@ -65,11 +65,9 @@ class _Likelihood(nn.Module):
 def _zero_last(decoder: Decoder2d) -> None:
     """Start from the uniform pixel distribution (categorical) or mid-grey (mse): a zero output layer keeps the
     first steps stable; its weights move at once, so gradients reach the rest after one step."""
-    last = decoder.deconvs[-1]
+    last = decoder.last
     nn.init.zeros_(last.weight)
     nn.init.zeros_(last.bias)
-
-
 
 
 class VQVAEOutput(NamedTuple):
@@ -107,7 +105,8 @@ class ImageVQVAE(nn.Module):
                                          decay=quantizer.decay, chunk_size=quantizer.chunk_size,
                                          restart_threshold=restart_threshold, init=quantizer.init)
         self.decoder = Decoder2d(self.m * self.dim, model.hidden, self.likelihood.out_channels,
-                                 upsample=model.downsample, res_blocks=model.res_blocks, res_hidden=model.res_hidden)
+                                 upsample=model.downsample, res_blocks=model.res_blocks, res_hidden=model.res_hidden,
+                                 out_hidden=model.out_hidden)
         _zero_last(self.decoder)
 
     @property
@@ -179,7 +178,8 @@ class ImageVAE(nn.Module):
         self.encoder = Encoder2d(3, model.hidden, 2 * self.m * self.dim, downsample=model.downsample,
                                  res_blocks=model.res_blocks, res_hidden=model.res_hidden)
         self.decoder = Decoder2d(self.m * self.dim, model.hidden, self.likelihood.out_channels,
-                                 upsample=model.downsample, res_blocks=model.res_blocks, res_hidden=model.res_hidden)
+                                 upsample=model.downsample, res_blocks=model.res_blocks, res_hidden=model.res_hidden,
+                                 out_hidden=model.out_hidden)
         _zero_last(self.decoder)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
