@@ -14,7 +14,7 @@ from vqspeech.image.config import IMAGE_PRIOR, IMAGE_VAE, IMAGE_VQVAE
 from vqspeech.image.data import load_images
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid
 from vqspeech.image.inference import _device, decode_codes, resolve_labels, sample_codes
-from vqspeech.io.atomic import write_json
+from vqspeech.io.atomic import atomic_write, write_json
 from vqspeech.io.paths import output_is_file, require_inputs, require_parents
 
 HINT = "vqspeech train recipes/images_demo.yaml"
@@ -92,7 +92,8 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
     if json_path is not None:
         write_json(Path(json_path), report)
     if md_path is not None:
-        Path(md_path).write_text(markdown(report))
+        text = markdown(report)
+        atomic_write(Path(md_path), lambda tmp: tmp.write_text(text))
     return report
 
 
