@@ -184,3 +184,48 @@ def test_paper_shapes_84_to_21() -> None:
     g = GlobalVQVAE(gc.model, gc.quantizer, 512, (21, 21)).eval()
     lat = g.encode(clip[:, 0])
     assert lat.shape == (1, 3) and g.quantizer.num_codes == 512  # 3 x 9 bits = 27 bits per frame
+
+
+@pytest.mark.parametrize("layers", [0, 1])
+def test_rollout_past_is_the_models_own_rollout(layers: int) -> None:
+    """``rollout_past`` gives each frame the past a temperature-0 rollout from the first ``context_frames``
+    true frames would give it (what ``sample`` and ``evaluate`` feed the model), true frames before that."""
+    from vqspeech.video.inference import rollout
+
+    m = _prior(layers, context=2)
+    g = torch.Generator().manual_seed(3)
+    codes = torch.randint(0, 8, (3, 6, 4, 4), generator=g)
+    actions = torch.randint(-1, 3, (3, 6), generator=g)
+    past = m.rollout_past(codes, actions)
+    assert past.shape == (3, 6, 2, 4, 4)
+    assert torch.equal(past[:, :3], m.past_frames(codes)[:, :3])  # frames 0..2 see only true frames
+    gen = torch.from_numpy(rollout(m, codes[:, :2].numpy(), actions.numpy(), 3))
+    for i in range(3, 6):  # frame i sees generated frames i-2 (from i = 4 on) and i-1
+        assert torch.equal(past[:, i, 1], gen[:, i - 3]), i
+        if i > 3:
+            assert torch.equal(past[:, i, 0], gen[:, i - 4]), i
+    assert not torch.equal(past, m.past_frames(codes))
+
+
+def test_rollout_share_trains_along_rollouts(maze16: Path, tiny_vqvae: Path, tmp_path: Path) -> None:
+    """``model.rollout_share``: that share of the windows is scored given the model's own rolled-out past (the
+    loss differs from teacher forcing on the same batch and has gradients); 0 leaves training as it was."""
+    from vqspeech import verbs
+    from vqspeech.video.tasks import VideoPriorTask
+
+    base = [f"data.root={maze16}", f"data.vqvae={tiny_vqvae}", "data.frame_size=16", "model.channels=16",
+            "model.cond_layers=2", "model.pixelcnn_layers=0", "model.out_hidden=16", "model.action_dim=8",
+            "train.batch_size=4", "data.window=6"]
+    losses = []
+    for share in (0.0, 1.0):
+        task = VideoPriorTask(verbs.load_recipe("recipes/maze_video.yaml", [*base, f"model.rollout_share={share}"]),
+                              tmp_path)
+        torch.manual_seed(0)
+        model = task.build_model()
+        batch = task.batch(5)
+        assert bool(batch[2].all()) == (share == 1.0) and not bool(batch[2].any()) == (share == 0.0)
+        loss, _ = task.loss(model, batch)
+        loss.backward()
+        assert model.head[-1].weight.grad is not None
+        losses.append(float(loss.detach()))
+    assert losses[0] != losses[1]
