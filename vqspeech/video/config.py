@@ -71,10 +71,6 @@ class VideoPriorModel:
     frame ``t`` (``pixelcnn_layers`` layers; 0: the codes of a frame are predicted independently given the
     past, one network pass per frame).  ``action_dropout``: the share of training windows whose actions are
     withheld (replaced by a "no action" token), so the same model also runs without actions.
-    ``rollout_share``: the share of training windows whose past frames, after the first ``context_frames``, are
-    the model's own most likely codes (rolled out without gradient, as ``sample`` and ``evaluate`` do) rather
-    than the true ones; the targets stay the true frames, so the model learns to carry a rollout on from its own
-    imperfect frames (teacher forcing alone trains it only on true pasts, and its rollouts stall).
     """
 
     context_frames: int = 2
@@ -85,7 +81,6 @@ class VideoPriorModel:
     out_hidden: int = 256
     action_dim: int = 32
     action_dropout: float = 0.2
-    rollout_share: float = 0.0
 
 
 @dataclass

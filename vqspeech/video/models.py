@@ -149,33 +149,17 @@ class VideoPrior(nn.Module):
         padded = torch.cat([pad, codes], 1)
         return torch.stack([padded[:, i : i + t] for i in range(k)], 2)
 
-    def forward(self, codes: torch.Tensor, actions: torch.Tensor, past: torch.Tensor | None = None) -> torch.Tensor:
-        """``codes [B, T, h, w]``, ``actions [B, T]`` -> logits ``[B, T, K, h, w]``; ``past``: the frames each
-        frame is predicted from, ``[B, T, context_frames, h, w]`` (default: the true ones,
-        :meth:`past_frames`)."""
+    def forward(self, codes: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         b, t, h, w = codes.shape
         prev = torch.cat([torch.full_like(actions[:, :1], self.no_action), actions[:, :-1]], 1)
-        past = self.past_frames(codes) if past is None else past
-        cond = self.condition(past.reshape(b * t, self.context_frames, h, w), prev.reshape(b * t))
+        cond = self.condition(self.past_frames(codes).reshape(b * t, self.context_frames, h, w), prev.reshape(b * t))
         flat = codes.reshape(b * t, h, w)
         logits = self.pixelcnn(flat, cond=cond) if self.spatial else self.head(cond)
         return logits.view(b, t, self.num_codes, h, w)
 
-    @torch.no_grad()
-    def rollout_past(self, codes: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """The past of every frame of ``codes [B, T, h, w]`` when frames ``context_frames..T-2`` are the model's
-        own most likely codes, each rolled out from the frames before it (true up to ``context_frames - 1``,
-        generated after) -> ``[B, T, context_frames, h, w]``, as :meth:`past_frames` but along a rollout."""
-        k = self.context_frames
-        seq = codes.clone()
-        for i in range(k, codes.shape[1] - 1):  # frame i from frames i-k..i-1 (true before k, generated after)
-            seq[:, i] = self.next_frame(seq[:, i - k : i], actions[:, i - 1], temperature=0.0)
-        return self.past_frames(seq)
-
-    def nll(self, codes: torch.Tensor, actions: torch.Tensor, past: torch.Tensor | None = None) -> torch.Tensor:
-        """``-ln p(z_t | past, a_{t-1})`` per frame, ``[B, T]`` nats (summed over the ``h * w`` codes); ``past``
-        as in :meth:`forward`."""
-        logits = self.forward(codes, actions, past)
+    def nll(self, codes: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """``-ln p(z_t | past, a_{t-1})`` per frame, ``[B, T]`` nats (summed over the ``h * w`` codes)."""
+        logits = self.forward(codes, actions)
         b, t = codes.shape[:2]
         ce = F.cross_entropy(logits.float().flatten(0, 1), codes.flatten(0, 1), reduction="none")
         return ce.view(b, t, -1).sum(-1)

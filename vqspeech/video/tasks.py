@@ -226,9 +226,8 @@ class VideoPriorTask(_VideoTask):
         return torch.from_numpy(c.astype(np.int64)), torch.from_numpy(a.astype(np.int64))
 
     def batch(self, seed: int) -> tuple[torch.Tensor, ...]:
-        """``(codes [B, W, h, w], actions [B, W], rolled [B] bool)``: random windows; in a share
-        ``model.action_dropout`` of them the actions are withheld (``-1``), a share ``model.rollout_share`` is
-        trained along the model's own rollout (``rolled``).  A function of ``seed`` only."""
+        """``(codes [B, W, h, w], actions [B, W])``: random windows; in a share ``model.action_dropout`` of them
+        the actions are withheld (``-1``).  A function of ``seed`` only."""
         rng = np.random.default_rng(seed)
         store, w = self.train_set, self.config.data.window
         codes = self.codes
@@ -238,17 +237,12 @@ class VideoPriorTask(_VideoTask):
         c, a = self._windows(store, codes, starts)
         drop = torch.from_numpy(rng.random(len(eps)) < self.config.model.action_dropout)
         a[drop] = -1
-        return c, a, torch.from_numpy(rng.random(len(eps)) < self.config.model.rollout_share)
+        return c, a
 
     def loss(self, model: nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, FloatStats]:
         dev = _device_of(model)
         codes, actions = batch[0].to(dev), batch[1].to(dev)
-        past = None
-        if len(batch) > 2 and bool(batch[2].any()):
-            rolled = batch[2].to(dev)
-            past = model.past_frames(codes)
-            past[rolled] = model.rollout_past(codes[rolled], actions[rolled])
-        nll = model.nll(codes, actions, past).mean() / codes[0, 0].numel()
+        nll = model.nll(codes, actions).mean() / codes[0, 0].numel()
         return nll, {"bits_per_code": float(nll.detach()) / np.log(2)}
 
     def _held_out(self) -> tuple[torch.Tensor, torch.Tensor]:
