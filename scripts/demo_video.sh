@@ -6,8 +6,9 @@
 #   VQSPEECH_VIDEO_GLOBAL_MINUTES  two-stage (3-latent) model training time (default 0: skipped)
 #   VQSPEECH_VIDEO_EPISODES        training episodes of the corpus (default 150)
 #   PY                             the Python to use (default .venv/bin/python, created by scripts/_venv.sh)
-# The defaults are sized for one thread (OMP_NUM_THREADS=1, what a machine whose cores are busy with other work
-# trains these small models fastest with): about 20 minutes in all.  Re-running reuses what is built.
+# Training is bounded by minutes (about 18 in all with the defaults), not steps: the README's run used
+# OMP_NUM_THREADS=1 on 2 cores shared with other work (VQ-VAE 3,000 steps, prior about 4,000); free cores and more
+# threads fit more steps in the same minutes.  Re-running reuses what is built (delete runs/maze* to start over).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${PY:-}" ]; then
