@@ -230,7 +230,8 @@ def evaluate(
     vae: Annotated[Path | None, typer.Option(help="image: a continuous VAE to compare on the same images")] = None,
     vqvae: Annotated[Path | None, typer.Option(help="video: the prior's frame VQ-VAE (default: the one recorded in "
                                                     "the prior)")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="image: write grids here")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="image: write grids here; video: strips of the "
+                                                                   "first windows")] = None,
     max_items: Annotated[int, typer.Option(help="held-out utterances, images or video windows to score")] = 0,
     split: Annotated[str, typer.Option(help="video: the episodes' split")] = "test",
     context: Annotated[int, typer.Option(help="video: context frames")] = 6,

@@ -119,3 +119,50 @@ def test_cli_passes_the_video_options(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (k["mazes"], k["cells"], k["explore"]) == (2, 3, 0.5)
     code, out, _ = run_cli(["sample", "--help"], monkeypatch, capsys)
     assert code == 0 and "--start" in out and "--fps" in out
+
+
+def test_sample_output_names(maze16: Path, tiny_prior: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                             capsys: pytest.CaptureFixture) -> None:
+    """``-o`` names one of the files sample writes (the others go beside it, even with dots in the name); any
+    other name and a missing folder are refused before any file is written."""
+    from helpers import run_cli
+    from PIL import Image
+
+    ep = maze16 / "test" / "000" / "ep00000.npz"
+    gif = commands.sample(tmp_path / "run.1.png", tiny_prior, context=ep, actions="forward*4", device="cpu")
+    assert gif == tmp_path / "run.1.gif"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.1.gif", "run.1.npz", "run.1.png"]
+    # The PNG strip is Figure 7's row: the 6 context frames, then the 4 generated (16x16 frames at scale 2, pad 2).
+    assert Image.open(tmp_path / "run.1.png").size == (2 * (2 + 10 * (16 + 2)), 2 * (2 + 16 + 2))
+    for bad in ("s.mp4", "strip", "gone/s.gif"):
+        with pytest.raises(InputError, match=r"NAME\.gif|does not exist"):
+            commands.sample(tmp_path / bad, tiny_prior, context=ep, actions="forward", device="cpu")
+    assert not (tmp_path / "gone").exists() and not list(tmp_path.glob("s.*")) and not (tmp_path / "strip").exists()
+    code, _, err = run_cli(["sample", "-o", str(tmp_path / "s.mp4"), "-c", str(tiny_prior), "--context", str(ep),
+                            "--actions", "forward", "--device", "cpu"], monkeypatch, capsys)
+    assert code != 0 and err.count("\n") == 1 and err.startswith("error: ") and "-o NAME.gif" in err
+    assert not list(tmp_path.glob("s.*"))
+
+
+def test_decode_and_evaluate_refuse_missing_folders(maze16: Path, tiny_vqvae: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    """As in the speech and image families, ``-o`` in a folder that does not exist is an error, not created."""
+    from helpers import run_cli
+
+    one = commands.encode([maze16 / "test" / "000" / "ep00001.npz"], tmp_path / "one", checkpoint=tiny_vqvae,
+                          fmt="npz", device="cpu")
+    assert one["written"] == 1
+    tok = tmp_path / "one" / "ep00001.npz"
+    for out in ("gone/x.gif", "gone/frames"):
+        with pytest.raises(InputError, match="gone does not exist"):
+            commands.decode(tok, tmp_path / out, checkpoint=tiny_vqvae, device="cpu")
+    code, _, err = run_cli(["decode", str(tok), "-o", str(tmp_path / "gone" / "x.gif"), "-c", str(tiny_vqvae)],
+                           monkeypatch, capsys)
+    assert code != 0 and err.count("\n") == 1 and err.startswith("error: ")
+    with pytest.raises(InputError, match="gone does not exist"):
+        commands.evaluate(maze16, tiny_vqvae, out_dir=tmp_path / "gone" / "figs", context=3, steps=2,
+                          device="cpu")
+    assert not (tmp_path / "gone").exists()
+    # A new directory whose parent exists is made, as before.
+    assert len(commands.decode(tok, tmp_path / "frames", checkpoint=tiny_vqvae, device="cpu")) == 1

@@ -128,3 +128,20 @@ def test_bad_episodes(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"unknown action 'jump'; known actions: noop, forward"):
         parse_actions("forward,jump", list(ACTIONS))
     assert parse_actions("forward*2,right,0", list(ACTIONS)).tolist() == [1, 1, 4, 0]
+
+
+def test_maze_world_replays_a_corpus_episode(tmp_path: Path) -> None:
+    """``maze_world`` rebuilds an episode's world at any frame: its view is that frame, and playing the recorded
+    action gives the next one (so made-up actions from there give the true continuation of a rollout)."""
+    from vqspeech.video.data.corpus import maze_world
+
+    build_maze_corpus(tmp_path / "m", train=2, test=2, length=12, size=16, mazes=2)
+    for split, i, t in (("train", 1, 0), ("test", 1, 7)):
+        path = tmp_path / "m" / split / "000" / f"ep{i:05d}.npz"
+        z = np.load(path)
+        world = maze_world(tmp_path / "m", path, t)
+        assert np.array_equal(world.render(16), z["video"][t])
+        world.step(int(z["actions"][t]))
+        assert np.array_equal(world.render(16), z["video"][t + 1])
+    with pytest.raises(InputError, match="not a maze corpus"):
+        maze_world(tmp_path, tmp_path / "m" / "test" / "000" / "ep00000.npz", 0)

@@ -184,3 +184,4 @@ def test_paper_shapes_84_to_21() -> None:
     g = GlobalVQVAE(gc.model, gc.quantizer, 512, (21, 21)).eval()
     lat = g.encode(clip[:, 0])
     assert lat.shape == (1, 3) and g.quantizer.num_codes == 512  # 3 x 9 bits = 27 bits per frame
+

@@ -27,6 +27,35 @@ def _checkpoint(path: str | Path | None, kinds: tuple[str, ...], hint: str = HIN
     return find_checkpoint(path, kinds, hint=hint)
 
 
+SAMPLE_SUFFIXES = (".gif", ".png", ".npz")
+
+
+def sample_base(out: str | Path, writes: tuple[str, ...] = SAMPLE_SUFFIXES) -> Path:
+    """``-o NAME.gif`` (or one of ``writes``) of ``sample`` -> ``NAME``, the stem its files ``NAME.gif``,
+    ``NAME.png`` and ``NAME.npz`` share (the file the user named is one of them).  Any other name (another
+    extension, none, an existing directory) and a missing folder are an :class:`InputError` before any work."""
+    out = Path(out)
+    what = ", ".join(f"NAME{s}" for s in writes)
+    if out.suffix.lower() not in writes or out.is_dir():
+        raise InputError(f"{out}: sample writes {what}; give -o NAME{writes[0]} (the others go beside it)")
+    require_parents([out])
+    return out.with_name(out.stem)
+
+
+def _named(base: Path, suffix: str) -> Path:
+    """``base`` + ``suffix`` (``a.b`` + ``.gif`` -> ``a.b.gif``, which ``with_suffix`` would make ``a.gif``)."""
+    return base.with_name(base.name + suffix)
+
+
+def _decode_output(out: Path) -> bool:
+    """``-o`` of ``decode``: ``True`` for one item (``NAME.gif`` or ``NAME.npz``), ``False`` for a directory
+    (created if its parent exists); a missing parent folder is an :class:`InputError`."""
+    single = output_is_file(out, (".gif", ".npz"), "a GIF and an .npz per item")
+    if not out.parent.exists():
+        raise InputError(f"{out}: directory {out.parent} does not exist; create it first")
+    return single
+
+
 def corpus_maze(out: str | Path, *, train: int = 200, test: int = 20, length: int = 100, size: int = 84,
                 seed: int = 0, mazes: int = 4, cells: int = 6, explore: float = 0.25) -> dict[str, Any]:
     """``vqspeech corpus maze OUT [--train N] [--test N] [--length T] [--size 84|64] [--seed S] [--mazes M]
@@ -139,14 +168,15 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
            device: str = "auto") -> list[Path]:
     """``vqspeech decode TOKENS -o OUT [-c CKPT] [--fps F]``: code maps ``[T, h, w]`` (a token dataset or one
     ``.npz`` with ``codes``) -> ``OUT.gif`` + ``OUT.npz`` (``video``, ``actions``) for one item, else
-    ``OUT/<id>.gif`` + ``.npz`` per item (``OUT`` a directory: any other extension is refused)."""
+    ``OUT/<id>.gif`` + ``.npz`` per item (``OUT`` a directory: any other extension is refused; the folder ``-o``
+    is in must exist, as for speech and images)."""
     from vqspeech.io.tokens import read_tokens
     from vqspeech.registry import load_model
     from vqspeech.video.eval import save_gif
 
     require_inputs([tokens])
     out = Path(out)
-    single = output_is_file(out, (".gif", ".npz"), "a GIF and an .npz per item")
+    single = _decode_output(out)
     ckpt = _checkpoint(checkpoint, (VIDEO_VQVAE,))
     model, meta = load_model(ckpt, expect=VIDEO_VQVAE)
     rows = read_tokens(tokens)
@@ -162,12 +192,13 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
                              "codes)")
         codes = np.asarray(r["codes"], np.int64).reshape(shape)
         video = decode_frames(model, codes, device=_device(device))
-        base = out.with_suffix("") if single else out / str(r["id"]).replace("/", "_")
-        base.parent.mkdir(parents=True, exist_ok=True)
-        save_gif(video, base.with_suffix(".gif"), fps=fps)
+        base = out.with_name(out.stem) if single else out / str(r["id"]).replace("/", "_")
+        if not single:
+            out.mkdir(exist_ok=True)
+        save_gif(video, _named(base, ".gif"), fps=fps)
         actions = np.asarray(r.get("actions", np.zeros(0)), np.int64)
-        np.savez(base.with_suffix(".npz"), video=video, actions=actions, codes=codes.astype(np.uint16))
-        written.append(base.with_suffix(".gif"))
+        np.savez(_named(base, ".npz"), video=video, actions=actions, codes=codes.astype(np.uint16))
+        written.append(_named(base, ".gif"))
     progress.say(f"decoded {len(written)} item(s) -> {out}")
     return written
 
@@ -205,6 +236,7 @@ def sample_global(out: str | Path, checkpoint: str | Path | None = None, *, vqva
 
     if n < 1:
         raise InputError(f"-n must be >= 1, not {n}")
+    base = sample_base(out, (".png", ".npz"))
     dev = _device(device)
     model, gmeta, vq, _ = _models(checkpoint, vqvae, kind=VIDEO_GLOBAL)
     gen = torch.Generator().manual_seed(seed)
@@ -212,15 +244,13 @@ def sample_global(out: str | Path, checkpoint: str | Path | None = None, *, vqva
     model.eval().to(dev)
     codes = model.decode(latents.to(dev), temperature=temperature, generator=gen).cpu().numpy()
     frames = decode_frames(vq, codes, device=dev)
-    out = Path(out)
-    base = out.with_suffix("") if out.suffix.lower() in (".png", ".npz") else out
     rows = [frames[i : i + ncol] for i in range(0, n, ncol)]
     if len(rows) > 1 and len(rows[-1]) < ncol:
         rows[-1] = np.concatenate([rows[-1], np.full((ncol - len(rows[-1]), *frames.shape[1:]), 255, np.uint8)])
-    save_strip(rows, base.with_suffix(".png"), scale=2)
-    np.savez(base.with_suffix(".npz"), latents=latents.numpy(), codes=codes.astype(np.uint16), frames=frames)
-    progress.say(f"sampled {n} frame(s) from {model.num_latents} latents each -> {base.with_suffix('.png')}")
-    return base.with_suffix(".png")
+    save_strip(rows, _named(base, ".png"), scale=2)
+    np.savez(_named(base, ".npz"), latents=latents.numpy(), codes=codes.astype(np.uint16), frames=frames)
+    progress.say(f"sampled {n} frame(s) from {model.num_latents} latents each -> {_named(base, '.png')}")
+    return _named(base, ".png")
 
 
 def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: str | Path | None = None,
@@ -234,10 +264,12 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: st
     Takes frames ``start .. start + context_frames - 1`` of the episode, then generates one frame per action
     purely in latent space (``--actions``: names or indices, ``name*k`` repeats; ``--actions-from``: the
     episode's own next actions, ``steps`` of them, default 10) and decodes after.  Writes ``OUT.gif`` (context then
-    generated frames; ``n`` samples side by side), ``OUT.png`` (a strip per sample: the generated frames, with
-    the true continuation above it when the actions are the episode's own) and ``OUT.npz`` (``codes``,
-    ``video``, ``actions``).  Temperature 0 (the rollouts' default) takes the most likely code at each position;
-    a global-latent prior (``-c`` of kind video-global) samples at temperature 1 unless told otherwise.
+    generated frames; ``n`` samples side by side), ``OUT.png`` (a strip per sample: the context frames then
+    the generated ones, with the true continuation above when the actions are the episode's own; the paper's
+    Figure 7) and ``OUT.npz`` (``codes``, ``video``, ``actions``).  ``-o`` names one of ``OUT.gif``, ``OUT.png``,
+    ``OUT.npz``; any other name is refused, as is a folder that does not exist.  Temperature 0 (the rollouts'
+    default) takes the most likely code at each position; a global-latent prior (``-c`` of kind video-global)
+    samples at temperature 1 unless told otherwise.
     """
     from vqspeech.io.checkpoint import read_meta
     from vqspeech.video.eval import save_gif, save_strip
@@ -258,6 +290,7 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: st
         raise InputError(f"--context-frames must be >= 1, not {context_frames}")
     if (actions is None) == (not actions_from):
         raise InputError("sample: give exactly one of --actions forward,... or --actions-from (the episode's own)")
+    base = sample_base(out)
     dev = _device(device)
     prior, pmeta, vq, vmeta = _models(checkpoint, vqvae)
     ep = read_episode(context, num_actions=len(pmeta["actions"]), frame_size=int(pmeta["frame_size"]))
@@ -285,18 +318,15 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: st
                                     seed=seed + i, device=dev) for i in range(n)])
     h = vq.latent_shape
     video = decode_frames(vq, codes.reshape(-1, *h), device=dev).reshape(n, len(gen_actions), *ctx_frames.shape[1:])
-    out = Path(out)
-    base = out.with_suffix("") if out.suffix.lower() in (".gif", ".png", ".npz") else out
-    base.parent.mkdir(parents=True, exist_ok=True)
     seq = np.concatenate([np.repeat(ctx_frames[None], n, 0), video], 1)  # [n, C + S, H, W, 3]
-    save_gif(np.concatenate(list(seq), 2), base.with_suffix(".gif"), fps=fps, scale=2)
-    rows = ([truth] if truth is not None else []) + list(video)
-    save_strip(rows, base.with_suffix(".png"), scale=2)
-    np.savez(base.with_suffix(".npz"), codes=codes.astype(np.uint16), video=video, context=ctx_frames,
+    save_gif(np.concatenate(list(seq), 2), _named(base, ".gif"), fps=fps, scale=2)
+    rows = [np.concatenate([ctx_frames, r]) for r in ([truth] if truth is not None else []) + list(video)]
+    save_strip(rows, _named(base, ".png"), scale=2)
+    np.savez(_named(base, ".npz"), codes=codes.astype(np.uint16), video=video, context=ctx_frames,
              actions=gen_actions, context_actions=ctx_actions, action_names=np.array(names))
     progress.say(f"sampled {n} x {len(gen_actions)} frame(s) after {context_frames} context frames -> "
-                 f"{base.with_suffix('.gif')}, {base.with_suffix('.png')}")
-    return base.with_suffix(".gif")
+                 f"{_named(base, '.gif')}, {_named(base, '.png')}")
+    return _named(base, ".gif")
 
 
 def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: str | Path | None = None,
@@ -315,7 +345,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
     from vqspeech.video.eval import evaluate_rollouts, markdown, save_gif, save_strip, windows
 
     require_inputs([input])
-    require_parents([json_path, md_path])
+    require_parents([json_path, md_path, out_dir])
     if context < 1 or steps < 1:
         raise InputError("--context and --steps must be >= 1")
     dev = _device(device)

@@ -10,13 +10,36 @@ import numpy as np
 
 from vqspeech import progress
 from vqspeech.errors import InputError
-from vqspeech.video.data.episodes import EpisodeMeta, write_episode, write_meta
-from vqspeech.video.data.maze import ACTIONS, record_episode
+from vqspeech.video.data.episodes import EpisodeMeta, read_meta, write_episode, write_meta
+from vqspeech.video.data.maze import ACTIONS, MazeWorld, episode_world, record_episode
 
 
 def episode_seed(seed: int, split: str, index: int) -> int:
     """The walk seed of one episode (a function of the corpus seed, split and index only)."""
     return int(np.random.SeedSequence([seed, 0 if split == "train" else 1, index]).generate_state(1)[0])
+
+
+def maze_seed(seed: int, index: int, mazes: int) -> int:
+    """The maze of episode ``index`` (episode ``i`` walks maze ``i % mazes``, in both splits)."""
+    return int(np.random.SeedSequence([seed, 99, index % mazes]).generate_state(1)[0])
+
+
+def maze_world(root: str | Path, episode: str | Path, frame: int) -> MazeWorld:
+    """The world of a corpus episode (``root/<split>/<shard>/ep<NNNNN>.npz`` written by :func:`build_maze_corpus`)
+    as it was at ``frame``, replayed from the seeds in ``root/_meta.json``: the true continuation of any actions
+    from there is ``world.step(a); world.render(size)``."""
+    root, episode = Path(root), Path(episode)
+    meta = read_meta(root)
+    if meta.source != "maze" or "seed" not in meta.extra:
+        raise InputError(f"{root}: not a maze corpus (its _meta.json names no maze seed)")
+    try:
+        split = episode.resolve().relative_to(root.resolve()).parts[0]
+        index = int(episode.stem.removeprefix("ep"))
+    except ValueError:
+        raise InputError(f"{episode}: not an episode file of the maze corpus {root}") from None
+    x = meta.extra
+    return episode_world(episode_seed(x["seed"], split, index), frame, maze_seed=maze_seed(x["seed"], index,
+                         x["mazes"]), cells=x["cells"], explore=x["explore"])
 
 
 def build_maze_corpus(out: str | Path, *, train: int = 200, test: int = 20, length: int = 100, size: int = 84,
@@ -47,7 +70,7 @@ def build_maze_corpus(out: str | Path, *, train: int = 200, test: int = 20, leng
             for i in range(count):
                 path = out / split / f"{i // shard_size:03d}" / f"ep{i:05d}.npz"
                 if not path.exists():
-                    maze = int(np.random.SeedSequence([seed, 99, i % mazes]).generate_state(1)[0])
+                    maze = maze_seed(seed, i, mazes)
                     video, actions = record_episode(episode_seed(seed, split, i), length, size, maze_seed=maze,
                                                     cells=cells, explore=explore)
                     write_episode(path, video, actions)

@@ -17,6 +17,7 @@ of random actions so that every action is seen in every kind of place.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -288,24 +289,42 @@ class GoalAgent:
         return action_index("right") if turn <= NUM_HEADINGS // 2 else action_index("left")
 
 
-def record_episode(seed: int, length: int, size: int = 84, *, maze_seed: int | None = None, cells: int = 6,
-                   explore: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
-    """One episode: ``(video uint8 [length, size, size, 3], actions int64 [length])``; ``actions[t]`` is taken
-    after frame ``t``.  ``maze_seed`` picks the maze (default: ``seed``), ``seed`` the start and the walk."""
+def _walk(seed: int, length: int, maze_seed: int | None, cells: int, explore: float
+          ) -> Iterator[tuple[MazeWorld, int]]:
+    """The recording walk: ``(world before the action, action)`` for each of ``length`` frames."""
     world = MazeWorld.from_seed(seed if maze_seed is None else maze_seed, cells)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
     free = np.argwhere(world.grid == 0)
     r, c = free[int(rng.integers(len(free)))]
     world.state = MazeState(c + 0.5, r + 0.5, int(rng.integers(NUM_HEADINGS)))
     agent = GoalAgent(world, rng, explore)
+    for _ in range(length):
+        action = agent.act()
+        yield world, action
+        world.step(action)
+
+
+def record_episode(seed: int, length: int, size: int = 84, *, maze_seed: int | None = None, cells: int = 6,
+                   explore: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """One episode: ``(video uint8 [length, size, size, 3], actions int64 [length])``; ``actions[t]`` is taken
+    after frame ``t``.  ``maze_seed`` picks the maze (default: ``seed``), ``seed`` the start and the walk."""
     video = np.empty((length, size, size, 3), np.uint8)
     actions = np.empty(length, np.int64)
-    for t in range(length):
+    for t, (world, action) in enumerate(_walk(seed, length, maze_seed, cells, explore)):
         video[t] = world.render(size)
-        actions[t] = agent.act()
-        world.step(actions[t])
+        actions[t] = action
     return video, actions
 
 
+def episode_world(seed: int, frame: int, *, maze_seed: int | None = None, cells: int = 6, explore: float = 0.25
+                  ) -> MazeWorld:
+    """The world of :func:`record_episode`'s episode as it was at ``frame`` (its view is that frame), to play
+    other actions from there (the true continuation of a rollout with made-up actions)."""
+    for t, (world, _) in enumerate(_walk(seed, frame + 1, maze_seed, cells, explore)):
+        if t == frame:
+            return MazeWorld(world.grid, MazeState(world.state.x, world.state.y, world.state.heading))
+    raise ValueError(f"frame must be >= 0, not {frame}")
+
+
 __all__ = ["ACTIONS", "NUM_HEADINGS", "DIRS", "MazeWorld", "MazeState", "GoalAgent", "make_grid", "render",
-           "record_episode", "shortest_path", "action_index"]
+           "record_episode", "episode_world", "shortest_path", "action_index"]
