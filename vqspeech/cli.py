@@ -195,6 +195,7 @@ def sample(
     steps: Annotated[int | None, typer.Option(help="video: frames to generate (default: one per action)")] = None,
     start: Annotated[int, typer.Option(help="video: the context episode's frame the context starts at")] = 0,
     fps: Annotated[float, typer.Option(help="video: GIF frames per second")] = 4.0,
+    ncol: Annotated[int, typer.Option(help="image: columns of the PNG grid")] = 8,
     temperature: Annotated[float | None, typer.Option(help="sampling temperature (0: argmax; default 1, video 0)")]
     = None,
     seed: Seed = 0,
@@ -207,7 +208,7 @@ def sample(
     commands = _commands(checkpoint, context)  # without -c, a --context episode means the video family
     if commands.__name__.endswith("image.commands"):
         commands.sample(out, checkpoint, vqvae=vqvae, n=n, label=label, seed=seed,
-                        temperature=1.0 if temperature is None else temperature, device=device)
+                        temperature=1.0 if temperature is None else temperature, device=device, ncol=ncol)
         return
     if commands.__name__.endswith("video.commands"):
         commands.sample(out, checkpoint, context=context, vqvae=vqvae, actions=actions, actions_from=actions_from,
@@ -237,6 +238,9 @@ def evaluate(
     context: Annotated[int, typer.Option(help="video: context frames")] = 6,
     steps: Annotated[int, typer.Option(help="video: predicted frames")] = 10,
     temperature: Annotated[float, typer.Option(help="video: sampling temperature of the rollouts (0: argmax)")] = 0.0,
+    samples: Annotated[int, typer.Option(help="image: prior samples in the report's grid (0: none)")] = 16,
+    valid_fraction: Annotated[float, typer.Option(help="image: held-out share of a class-folder corpus (the "
+                                                       "training split's)")] = 0.1,
     seed: Seed = 0,
     device: Device = "auto",
 ) -> None:
@@ -249,7 +253,8 @@ def evaluate(
                           seed=seed, device=device)
     elif commands.__name__.endswith("image.commands"):
         commands.evaluate(inputs, checkpoint, prior=prior, vae=vae, json_path=json_, md_path=md, out_dir=out_dir,
-                          device=device, max_images=max_items or 1000, seed=seed)
+                          device=device, max_images=max_items or 1000, seed=seed, samples=samples,
+                          valid_fraction=valid_fraction)
     else:
         commands.evaluate(inputs, checkpoint, json_path=json_, md_path=md, max_items=max_items or 8, seed=seed,
                           device=device)

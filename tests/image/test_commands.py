@@ -35,6 +35,16 @@ def test_evaluate_and_sample(small_folder: Path, tiny_vqvae: Path, tmp_path: Pat
         commands.sample(tmp_path / "t.png", prior, n=1, label="zebra", device="cpu")
     with pytest.raises(InputError, match="-n"):
         commands.sample(tmp_path / "t.png", prior, n=0, device="cpu")
+    for bad in ("t.jpg", "t"):  # the name is never silently changed
+        with pytest.raises(InputError, match="NAME.png"):
+            commands.sample(tmp_path / bad, prior, n=1, device="cpu")
+    with pytest.raises(InputError, match="does not exist"):
+        commands.sample(tmp_path / "nowhere" / "t.png", prior, n=1, device="cpu")
+    assert not list(tmp_path.glob("t.*"))
+    png = commands.sample(tmp_path / "g.npz", prior, n=4, ncol=2, seed=2, device="cpu")
+    from PIL import Image
+
+    assert png == tmp_path / "g.png" and Image.open(png).size[0] < Image.open(tmp_path / "s.png").size[0]
 
 
 def test_encode_decode_cli_round_trip(small_folder: Path, tiny_vqvae: Path, tmp_path: Path,

@@ -205,8 +205,15 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, vqvae: str 
     from vqspeech.io.atomic import sha256_file
     from vqspeech.registry import load_model
 
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".npz"):
+        raise InputError(f"{out}: sample writes a PNG grid and its codes beside it; give -o NAME.png "
+                         "(NAME.npz is written next to it)")
+    require_parents([out])
     if n < 1:
         raise InputError(f"-n must be >= 1, not {n}")
+    if ncol < 1:
+        raise InputError(f"--ncol must be >= 1, not {ncol}")
     if temperature < 0:
         raise InputError(f"--temperature must be >= 0, not {temperature}")
     dev = _device(device)
@@ -223,9 +230,7 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, vqvae: str 
     labels = resolve_labels(label, pmeta["classes"], n, prior.num_classes > 0)
     codes = sample_codes(prior, n, pmeta["latent_shape"], labels, temperature=temperature, seed=seed, device=dev)
     images = decode_codes(vq, codes, device=dev)
-    out = Path(out)
-    if out.suffix.lower() != ".png":
-        out = out.with_suffix(".png")
+    out = out.with_suffix(".png")  # NAME.npz given: the grid still goes beside it
     save_grid(images, out, ncol=ncol)
     np.savez(out.with_suffix(".npz"), codes=codes.astype(np.uint16),
              labels=(labels.numpy() if labels is not None else np.zeros(0, np.int64)), images=images)
