@@ -79,7 +79,7 @@ def bench_generate(quick: bool) -> list[dict]:
                                     m["cycle"], cond_channels=64, global_channels=16, hop=64)).eval()
         flop = 2 * net.step_weights  # multiply-adds per generated sample (conditioning is per frame)
         big = m["layers"] > 10
-        for batch in (1, 16, 64) if big else (1, 16):
+        for batch in (1, 16, 64, 256) if big else (1, 16):
             cond, g = torch.randn(batch, 64, 16000 // 64 + 2), torch.randn(batch, 16)
             rates = {}
             for path in ("compiled", "torch"):

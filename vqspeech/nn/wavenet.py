@@ -25,6 +25,7 @@ __all__ = ["WaveNet", "WaveNetConfig"]
 FAST_MAX_BATCH = 4
 FAST_SMALL_WEIGHTS = 1 << 20  # decoders with fewer weights per step use the compiled step at any batch
 NOISE_BLOCK = 256  # Gumbel noise is drawn for this many steps at a time (both paths: same draws, same samples)
+FRAME_BLOCK = 8  # the PyTorch path projects the conditioning of this many frames at a time
 
 
 def _gumbel(steps: int, b: int, classes: int, temperature: float, generator: torch.Generator | None,
@@ -157,25 +158,34 @@ class WaveNet(nn.Module):
         dev = self.embed.weight.device
         b = batch if batch is not None else (cond.shape[0] if cond is not None else g.shape[0])
         r, gch, L = cfg.residual_channels, cfg.gate_channels // 2, cfg.layers
-        c = self.conditioning(cond, g)  # [B, L*2G, F]
         bias = torch.stack([conv.bias for conv in self.convs])  # [L, 2G]
-        # The conditioning is projected once per frame (not per sample), conv biases folded in: [B, F, L, 2G].
-        frames = bias[None, None].expand(b, 1, -1, -1) if c is None else (
-            c.transpose(1, 2).reshape(b, c.shape[-1], L, 2 * gch) + bias)
-        if c is not None and c.shape[-1] > 1 and c.shape[-1] * cfg.hop < steps:
-            raise ValueError(f"conditioning has {c.shape[-1]} frames of {cfg.hop} steps, fewer than {steps} steps")
+        local = self.cond_proj is not None and cond is not None
+        n_frames = cond.shape[-1] if local else 1
+
+        def frames_at(f0: int, f1: int) -> torch.Tensor:
+            """The conditioning of frames ``[f0, f1)`` projected once per frame (not per sample), conv biases
+            folded in: ``[B, f1 - f0, L, 2G]`` (one frame when there is no local conditioning)."""
+            c = self.conditioning(cond[:, :, f0:f1] if local else cond, g)  # [B, L*2G, F']
+            if c is None:
+                return bias[None, None].expand(b, 1, -1, -1)
+            return c.transpose(1, 2).reshape(b, c.shape[-1], L, 2 * gch) + bias
+
+        if n_frames > 1 and n_frames * cfg.hop < steps:
+            raise ValueError(f"conditioning has {n_frames} frames of {cfg.hop} steps, fewer than {steps} steps")
         if teacher is not None and teacher.shape[1] < steps:
             raise ValueError(f"teacher has {teacher.shape[1]} steps, fewer than {steps}")
         if fast is None:
             small = self.step_weights < FAST_SMALL_WEIGHTS
             fast = dev.type == "cpu" and (b <= FAST_MAX_BATCH or small) and wavenet_fast.available()
         if fast and choose is None:  # a `choose` callback (the codec's entropy decoder) needs the PyTorch path
-            return self._generate_fast(steps, frames, temperature, generator, teacher, callback)
+            return self._generate_fast(steps, frames_at(0, n_frames), temperature, generator, teacher, callback)
         # tanh(a) * sigmoid(g) = sigmoid(g) - 2 * sigmoid(-2a) * sigmoid(g): one sigmoid over [B, 2G] and one
         # addcmul instead of tanh + sigmoid + mul.  Scale the tanh half of weights and biases by -2.
         scale = torch.cat([torch.full((gch,), -2.0, device=dev), torch.ones(gch, device=dev)])
-        frames = (frames * scale).contiguous()
-        per_frame = frames.shape[1] > 1
+        per_frame = n_frames > 1
+        # Frames are projected FRAME_BLOCK at a time as generation reaches them: all of them at once would hold
+        # B x F x L x 2G floats (8 GB for a second of the paper-size decoder at batch 256).
+        frames = (frames_at(0, min(FRAME_BLOCK, n_frames)) * scale).contiguous()
         w_prev = [(conv.weight[:, :, 0] * scale[:, None]).t().contiguous() for conv in self.convs]  # [R, 2G]
         w_cur = [(conv.weight[:, :, 1] * scale[:, None]).t().contiguous() for conv in self.convs]
         w_res = [o.weight[:r, :, 0].t().contiguous() for o in self.outs]  # [G, R]
@@ -199,7 +209,10 @@ class WaveNet(nn.Module):
         block = NOISE_BLOCK
         for t in range(steps):
             if per_frame and t % cfg.hop == 0:
-                rows = frames[:, t // cfg.hop].unbind(1)
+                f = t // cfg.hop
+                if f % FRAME_BLOCK == 0 and f > 0:
+                    frames = (frames_at(f, min(f + FRAME_BLOCK, n_frames)) * scale).contiguous()
+                rows = frames[:, f % FRAME_BLOCK].unbind(1)
             cur = rings[0][t % (self.dilations[0] + 1)]
             torch.index_select(emb, 0, x_prev, out=cur)
             for i, d in enumerate(self.dilations):
