@@ -45,6 +45,8 @@ def test_evaluate_and_sample(small_folder: Path, tiny_vqvae: Path, tmp_path: Pat
     from PIL import Image
 
     assert png == tmp_path / "g.png" and Image.open(png).size[0] < Image.open(tmp_path / "s.png").size[0]
+    upper = commands.sample(tmp_path / "U.PNG", prior, n=1, device="cpu")
+    assert upper == tmp_path / "U.PNG" and upper.exists() and (tmp_path / "U.npz").exists()
 
 
 def test_encode_decode_cli_round_trip(small_folder: Path, tiny_vqvae: Path, tmp_path: Path,

@@ -56,6 +56,9 @@ def test_pointwise_output_head() -> None:
     torch.testing.assert_close(out.nll, ref)
     out.nll.sum().backward()
     assert m.encoder.proj.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="out_hidden"):
+        ImageVQVAE(ImageModelConfig(hidden=16, res_hidden=8, res_blocks=1, out_hidden=-1),
+                   QuantizerConfig(num_codes=16, dim=4), 16)
 
 
 def test_latent_map_layout_round_trips() -> None:

@@ -230,7 +230,8 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, vqvae: str 
     labels = resolve_labels(label, pmeta["classes"], n, prior.num_classes > 0)
     codes = sample_codes(prior, n, pmeta["latent_shape"], labels, temperature=temperature, seed=seed, device=dev)
     images = decode_codes(vq, codes, device=dev)
-    out = out.with_suffix(".png")  # NAME.npz given: the grid still goes beside it
+    if out.suffix.lower() != ".png":  # NAME.npz given: the grid goes beside it; NAME.PNG is kept as given
+        out = out.with_suffix(".png")
     save_grid(images, out, ncol=ncol)
     np.savez(out.with_suffix(".npz"), codes=codes.astype(np.uint16),
              labels=(labels.numpy() if labels is not None else np.zeros(0, np.int64)), images=images)

@@ -78,6 +78,8 @@ class Decoder2d(nn.Module):
         super().__init__()
         if upsample < 1:
             raise ValueError("upsample must be >= 1")
+        if out_hidden < 0:
+            raise ValueError(f"out_hidden must be >= 0 (0: no pointwise head), not {out_hidden}")
         self.conv = nn.Conv2d(in_channels, hidden, 3, padding=1)
         self.res = ResidualStack2d(hidden, res_hidden, res_blocks)
         layers: list[nn.Module] = []
