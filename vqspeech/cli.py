@@ -280,11 +280,14 @@ def phoneme_eval(
     json_: Annotated[Path | None, typer.Option("--json", help="write the metrics as JSON")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="write a code x phone heat map (PNG)")] = None,
     baseline: Annotated[bool, typer.Option(help="also score MFCC k-means codes (same K and rate)")] = False,
+    abx: Annotated[bool, typer.Option(help="ZeroSpeech-style triphone ABX error, within and across speakers")] = True,
+    seed: Seed = 0,
 ) -> None:
-    """Score codes against phone alignments (many-to-one accuracy, purity, PNMI, bitrate...)."""
+    """Score codes against phone alignments (many-to-one accuracy, purity, PNMI, ABX, bitrate...)."""
     from vqspeech.speech.commands import phoneme_eval as run
 
-    run(inputs, alignments, checkpoint=checkpoint, json_path=json_, plot_path=plot, baseline=baseline)
+    run(inputs, alignments, checkpoint=checkpoint, json_path=json_, plot_path=plot, baseline=baseline, abx=abx,
+        seed=seed)
 
 
 @app.command()

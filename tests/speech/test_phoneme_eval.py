@@ -87,6 +87,9 @@ def test_phoneme_eval_on_demo_tokens(tiny_model: Path, demo_corpus: Path, tmp_pa
     b = m["baseline"]  # MFCC k-means at the same K and rate, on the same frames
     assert b["frames"] == m["frames"] and b["codes_used"] <= 32 and b["pnmi"] > 0.2  # MFCCs do carry phones
     assert m["majority_phone_nonsil"] != "sil" and m["majority_baseline_nonsil"] > 0
+    # ABX over code embeddings (the tokens' model is found by its recorded path) and ids; the baseline's three
+    assert set(m["abx"]) == {"equal", "angular"} and set(b["abx"]) == {"equal", "angular", "mfcc_angular"}
+    assert all(rep["items"] > 20 for rep in [*m["abx"].values(), *b["abx"].values()])  # too few for triples here
     # audio input encoded with the checkpoint gives the same numbers
     m2 = phoneme_eval(demo_corpus, tmp_path / "ali", checkpoint=tiny_model)
     assert m2["accuracy_same_set"] == m["accuracy_same_set"]
@@ -137,3 +140,39 @@ def test_json_report_of_one_utterance_is_strict_json(tmp_path: Path, monkeypatch
 
     m = json.loads((tmp_path / "m.json").read_text(), parse_constant=refuse)
     assert m["utterances"] == 1 and m["accuracy_heldout"] is None and m["accuracy_same_set"] == 1.0
+
+
+def test_abx_of_the_command_on_codes_that_are_the_phones(tmp_path: Path) -> None:
+    """Tokens whose codes are the phone ids, in 3 speakers x 4 utterances of the same triphones: ABX error 0
+    within and across speakers; codes drawn at random: about one half."""
+    from vqspeech.io.tokens import TokenWriter, write_token_meta
+    from vqspeech.speech.commands import token_columns
+
+    phones = ["B", "AA", "T", "sil", "B", "IY", "T", "sil", "K", "AA", "D", "sil", "K", "IY", "D", "sil"]
+    ids = {p: i for i, p in enumerate(sorted(set(phones)))}
+    sr, hop, per = 1000, 10, 4  # 4 frames (40 ms) per phone
+    rng = np.random.default_rng(0)
+    for name, codes_of in [("phones", lambda p: [ids[p]] * per), ("noise", lambda p: rng.integers(0, 8, per))]:
+        tok = tmp_path / name
+        tok.mkdir()
+        write_token_meta(tok, {"kind": "speech-vqvae", "format": "parquet", "num_codes": 8, "sample_rate": sr,
+                               "hop_length": hop, "speakers": ["a", "b", "c"]})
+        writer = TokenWriter(tok, "parquet", columns=token_columns())
+        for spk in "abc":
+            for u in range(4):
+                codes = np.concatenate([codes_of(p) for p in phones])
+                writer.add({"id": f"{spk}_u{u}", "codes": codes, "speaker": spk, "path": f"x/{spk}/u{u}.wav",
+                            "num_samples": len(codes) * hop, "trim_offset": 0})
+                grid = tmp_path / "ali" / spk / f"u{u}.TextGrid"
+                if not grid.exists():
+                    grid.parent.mkdir(parents=True, exist_ok=True)
+                    d = per * hop / sr
+                    write_textgrid(grid, len(phones) * d,
+                                   {"phones": [Interval(i * d, (i + 1) * d, p) for i, p in enumerate(phones)]})
+        writer.flush()
+    m = phoneme_eval(tmp_path / "phones", tmp_path / "ali")
+    assert "angular" not in m["abx"]  # the model that made these tokens is not there: ids only
+    assert m["abx"]["equal"]["within"] == 0.0 and m["abx"]["equal"]["across"] == 0.0
+    assert m["abx"]["equal"]["across_triples"] > 20
+    noise = phoneme_eval(tmp_path / "noise", tmp_path / "ali", seed=3)["abx"]["equal"]
+    assert 0.25 < noise["within"] < 0.75 and 0.25 < noise["across"] < 0.75

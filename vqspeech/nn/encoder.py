@@ -51,5 +51,11 @@ class StridedEncoder(nn.Module):
             jump *= s
         return rf
 
+    @property
+    def activation_floats(self) -> float:
+        """fp32 values alive per input sample at the widest point (the first layer's output and the next input)."""
+        width = max(m.out_channels for m in self.net if isinstance(m, nn.Conv1d))
+        return 3 + 2 * width / self.strides[0]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

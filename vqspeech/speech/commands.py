@@ -270,51 +270,89 @@ def speakers(checkpoint: str | Path | None = None) -> list[str]:
     return list(meta.get("speakers", []))
 
 
+def _codebook(checkpoint: str | Path | None, meta: dict[str, Any]) -> np.ndarray | None:
+    """The codebook ``[K, D]`` of the VQ-VAE that made a token dataset (``-c``, else its recorded path), or None
+    when that file is gone or is another model."""
+    path = Path(checkpoint) if checkpoint else Path(meta.get("model_path") or "")
+    if not path.is_file() or (meta.get("model_sha256") and sha256_file(path) != meta["model_sha256"]):
+        progress.warn(f"ABX over code embeddings skipped: the model of these tokens is not at {path}")
+        return None
+    return load_vqvae(path)[0].quantizer.codebook.detach().cpu().numpy()
+
+
 def phoneme_eval(
     inputs: str | Path, alignments: str | Path, *, checkpoint: str | Path | None = None,
     json_path: str | Path | None = None, plot_path: str | Path | None = None, baseline: bool = False,
+    abx: bool = True, seed: int = 0,
 ) -> dict[str, Any]:
     """Score a token dataset (or audio encoded with ``checkpoint``) against TextGrids in ``alignments``, matched
-    by utterance id.  ``baseline``: the same metrics for MFCC k-means codes at the same K and frame rate."""
-    from vqspeech.speech.eval.phonetic import compute_metrics, format_table, gather, mfcc_kmeans_codes, plot_heatmap
+    by utterance id.  ``baseline``: the same metrics for MFCC k-means codes at the same K and frame rate.
+    ``abx``: ZeroSpeech-style ABX error over code embeddings and code ids (and, with ``baseline``, over the k-means
+    centroids, ids and raw MFCC frames); triples sampled with ``seed``."""
+    from vqspeech.speech.eval.phonetic import (
+        abx_of,
+        align_rows,
+        compute_metrics,
+        format_table,
+        kmeans_codes,
+        mfcc_features,
+        plot_heatmap,
+    )
 
     src, ali = Path(inputs), Path(alignments)
     require_inputs([src])
     if not ali.is_dir():
         raise InputError(f"--alignments {ali}: not a directory")
     require_parents([json_path, plot_path])
+    codebook = None
     if is_token_dataset(src):
         meta = read_token_meta(src)
         if meta.get("kind", SPEECH_VQVAE) != SPEECH_VQVAE:
             raise InputError(f"{src}: holds {meta['kind']} codes; phoneme-eval needs speech tokens")
         rows = read_tokens(src)
         sr, hop, k = meta["sample_rate"], meta["hop_length"], meta["num_codes"]
+        if abx:
+            codebook = _codebook(checkpoint, meta)
     else:
         model, vmeta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
         utts = expand_inputs([src])
         audios = [load_audio(u.path, vmeta.sample_rate) for u in utts]
-        rows = [{"id": u.id, "path": u.path, "num_samples": len(a), "trim_offset": 0, "codes": c}
-                for u, a, c in zip(utts, audios, encode_audio(model, audios), strict=True)]
+        rows = [{"id": u.id, "speaker": u.speaker, "path": u.path, "num_samples": len(a), "trim_offset": 0,
+                 "codes": c} for u, a, c in zip(utts, audios, encode_audio(model, audios), strict=True)]
         sr, hop, k = vmeta.sample_rate, vmeta.hop_length, vmeta.num_codes
-    utts_scored, problems = gather(rows, ali, sr, hop)
+        codebook = model.quantizer.codebook.detach().cpu().numpy()
+    aligned, problems = align_rows(rows, ali, sr, hop)
     for p in problems:
         progress.warn(f"skipped: {p}")
-    if not utts_scored:
+    if not aligned:
         raise InputError(f"no utterance of {src} has a matching TextGrid in {ali}")
+    codes = [np.asarray(r["codes"], np.int64) for r, _, _ in aligned]
+    utts_scored = [(c[keep], labels) for c, (_, keep, labels) in zip(codes, aligned, strict=True)]
     metrics = compute_metrics(utts_scored, sr / hop)
     metrics["skipped"] = len(problems)
+    if abx:
+        metrics["abx"] = {"equal": abx_of(aligned, codes, "equal", seed)}
+        if codebook is not None:
+            metrics["abx"]["angular"] = abx_of(aligned, [codebook[c] for c in codes], "angular", seed)
     if baseline:
-        if any(not r.get("path") for r in rows):
+        if any(not r.get("path") for r, _, _ in aligned):
             raise InputError(f"{src}: --baseline needs each utterance's audio path (parquet or npz tokens, or audio "
                              "input); units files carry none")
         audios = []
-        for r in rows:
+        for r, _, _ in aligned:
             a = load_audio(r["path"], sr)
             off = int(r.get("trim_offset") or 0)
             audios.append(a[off : off + int(r.get("num_samples") or len(a))])
-        base_rows = [{**r, "codes": c} for r, c in zip(rows, mfcc_kmeans_codes(audios, sr, hop, k), strict=True)]
-        base_utts = gather(base_rows, ali, sr, hop)[0]
+        feats = mfcc_features(audios, sr, hop)
+        ids, centroids = kmeans_codes(feats, k, seed)
+        base_utts = [(c[keep], labels) for c, (_, keep, labels) in zip(ids, aligned, strict=True)]
         metrics["baseline"] = {"name": f"MFCC+delta k-means, K={k}", **compute_metrics(base_utts, sr / hop)}
+        if abx:
+            metrics["baseline"]["abx"] = {
+                "equal": abx_of(aligned, ids, "equal", seed),
+                "angular": abx_of(aligned, [centroids[c] for c in ids], "angular", seed),
+                "mfcc_angular": abx_of(aligned, feats, "angular", seed),
+            }
     if json_path:
         write_json(Path(json_path), metrics)
     if plot_path:

@@ -66,12 +66,28 @@ class VQVAEModel(WaveNetSizes):
     strides: list[int] = field(default_factory=list)  # e.g. [2, 2, 2, 2, 2, 4, 5]: 640x, windows 2x the stride
     cond_channels: int = 128
     speaker_dim: int = 64
+    # Levers for phonetic, speaker-free codes (all off by default, as in the paper; README "Speech levers"):
+    encoder_input: Literal["waveform", "logmel"] = "waveform"  # logmel: log-mel frames at the code rate
+    n_mels: int = 40
+    encoder_layers: int = 3  # logmel: width-3 convolutions after the front end
+    norm_seconds: float = 0.0  # logmel: sliding mean/variance normalisation over this many seconds (0: off)
+    jitter: float = 0.0  # time jitter (Chorowski et al. 2019): a latent frame is replaced by a neighbour
+    preemphasis: float = 0.0  # decoder models x[t] - a x[t-1] (mu-law noise shaped under speech); de-emphasised
+    speaker_adversary: float = 0.0  # weight of a gradient-reversed speaker classifier on the quantized latents
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        positive(self, "encoder_channels", "cond_channels", "encoder_kernel")
+        positive(self, "encoder_channels", "cond_channels", "encoder_kernel", "n_mels", "encoder_layers")
         if any(s < 1 for s in self.strides):
             raise ValueError(f"model.strides must be positive integers, not {self.strides}")
+        if not 0.0 <= self.jitter < 1.0:
+            raise ValueError(f"model.jitter is a probability in [0, 1), not {self.jitter}")
+        if not 0.0 <= self.preemphasis < 1.0:
+            raise ValueError(f"model.preemphasis must be in [0, 1), not {self.preemphasis}")
+        if self.norm_seconds < 0 or self.speaker_adversary < 0:
+            raise ValueError("model.norm_seconds and model.speaker_adversary must be >= 0")
+        if self.norm_seconds > 0 and self.encoder_input != "logmel":
+            raise ValueError("model.norm_seconds needs model.encoder_input: logmel (it normalises mel channels)")
 
     @property
     def hop(self) -> int:

@@ -64,9 +64,7 @@ def _fit_budget(model: SpeechVQVAE, context: int, chunk_frames: int, batch_size:
     ``budget`` bytes (the widest are the first layers': width x T / stride, an output and the next input
     alive together, fp32), so memory does not grow with the encoder's width or the file's length."""
     hop = model.hop
-    enc = model.encoder
-    width = max(m.out_channels for m in enc.modules() if isinstance(m, torch.nn.Conv1d))
-    per_sample = 4 * (3 + 2 * width / enc.strides[0])
+    per_sample = 4 * model.encoder.activation_floats
     samples = max(hop * (2 * context + 8), int(budget // per_sample))
     chunk_frames = min(chunk_frames, max(8, samples // hop - 2 * context))  # lowered, never raised
     batch_size = max(1, min(batch_size, samples // ((chunk_frames + 2 * context) * hop)))

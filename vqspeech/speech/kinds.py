@@ -13,7 +13,8 @@ from vqspeech.speech.config import SPEECH_PRIOR, SPEECH_VQVAE, SpeechPriorConfig
 def _build_vqvae(cfg: SpeechVQVAEConfig, meta: dict[str, Any]) -> nn.Module:
     from vqspeech.speech.models import SpeechVQVAE
 
-    return SpeechVQVAE(cfg.model, cfg.quantizer, len(meta.get("speakers") or []) or 1)
+    return SpeechVQVAE(cfg.model, cfg.quantizer, len(meta.get("speakers") or []) or 1,
+                       int(meta.get("sample_rate") or cfg.data.sample_rate))
 
 
 def _build_prior(cfg: SpeechPriorConfig, meta: dict[str, Any]) -> nn.Module:

@@ -18,6 +18,7 @@ from torch import nn
 
 from vqspeech.models import VQVAE, VQVAEOutput
 from vqspeech.nn.encoder import StridedEncoder
+from vqspeech.nn.logmel import LogMelEncoder
 from vqspeech.nn.mulaw import mulaw_compand, mulaw_decode, mulaw_encode
 from vqspeech.nn.wavenet import WaveNet, WaveNetConfig
 from vqspeech.quantize import VectorQuantizer
@@ -33,12 +34,66 @@ class SpeechEncoder(StridedEncoder):
         return super().forward(mulaw_compand(audio)[:, None, :])
 
 
+def time_jitter(z: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``z: [B, D, F]`` with each frame replaced, with probability ``p``, by its left or right neighbour (equally
+    likely; the ends use themselves).  Chorowski et al. (2019)'s regulariser: codes must hold over a phone."""
+    b, _, f = z.shape
+    u = torch.rand(b, f, generator=generator, device=z.device if generator is None else generator.device)
+    shift = torch.where(u < p / 2, -1, torch.where(u < p, 1, 0)).to(z.device)
+    idx = (torch.arange(f, device=z.device)[None, :] + shift).clamp(0, f - 1)
+    return z.gather(2, idx[:, None, :].expand_as(z))
+
+
+def preemphasis(audio: torch.Tensor, a: float) -> torch.Tensor:
+    """``y[t] = x[t] - a x[t-1]`` along the last axis (``x[-1] = 0``), clipped to [-1, 1]."""
+    return (audio - a * F.pad(audio[..., :-1], (1, 0))).clamp(-1.0, 1.0)
+
+
+def deemphasis(audio: torch.Tensor, a: float) -> torch.Tensor:
+    """The inverse filter ``y[t] = x[t] + a y[t-1]`` along the last axis of ``audio: [B, T]``."""
+    from scipy.signal import lfilter
+
+    out = lfilter([1.0], [1.0, -a], audio.detach().cpu().double().numpy(), axis=-1)
+    return torch.from_numpy(out).to(audio.dtype).to(audio.device)
+
+
+class _ReverseGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, weight: float) -> torch.Tensor:
+        ctx.weight = weight
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return -ctx.weight * grad, None
+
+
+class SpeakerAdversary(nn.Module):
+    """A speaker classifier on latents ``[B, D, F]`` (two width-5 convolutions, mean over time) whose gradient
+    reaches the latents reversed and scaled by ``weight`` (Ganin & Lempitsky's gradient reversal): it learns to
+    tell speakers apart while pushing the encoder to make that impossible."""
+
+    def __init__(self, dim: int, num_speakers: int, weight: float, hidden: int = 128) -> None:
+        super().__init__()
+        self.weight = weight
+        self.net = nn.Sequential(nn.Conv1d(dim, hidden, 5, padding=2), nn.ReLU(),
+                                 nn.Conv1d(hidden, hidden, 5, padding=2), nn.ReLU())
+        self.out = nn.Linear(hidden, num_speakers)
+
+    def forward(self, z: torch.Tensor, speaker: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(cross-entropy, accuracy)`` of telling ``speaker: [B]`` from ``z: [B, D, F]``."""
+        logits = self.out(self.net(_ReverseGrad.apply(z, self.weight)).mean(-1))
+        return F.cross_entropy(logits.float(), speaker), (logits.argmax(-1) == speaker).float().mean()
+
+
 class SpeechDecoder(nn.Module):
     """WaveNet over mu-law samples, conditioned on ``z_q`` (through a width-3 convolution, so each frame sees its
-    neighbours) and on a speaker embedding."""
+    neighbours) and on a speaker embedding.  ``model.jitter`` jitters ``z_q`` in training; ``model.preemphasis``
+    makes the WaveNet model pre-emphasised audio, de-emphasised after generation."""
 
     def __init__(self, model: VQVAEModel, dim: int, num_speakers: int) -> None:
         super().__init__()
+        self.jitter, self.preemphasis = model.jitter, model.preemphasis
         cc = model.cond_channels
         self.cond_net = nn.Sequential(nn.Conv1d(dim, cc, 3, padding=1), nn.ReLU())
         self.speakers = nn.Embedding(max(num_speakers, 1), model.speaker_dim)
@@ -50,6 +105,10 @@ class SpeechDecoder(nn.Module):
 
     def nll(self, audio: torch.Tensor, zq: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
         """Mean NLL in nats per sample of ``audio: [B, T]`` given ``zq: [B, D, T/hop]``, ``speaker: [B]``."""
+        if self.preemphasis > 0:
+            audio = preemphasis(audio, self.preemphasis)
+        if self.training and self.jitter > 0:
+            zq = time_jitter(zq, self.jitter)
         target = mulaw_encode(audio)
         logits = self.wavenet(target, self.cond_net(zq), self.speakers(speaker))
         return F.cross_entropy(logits.float(), target)
@@ -61,7 +120,8 @@ class SpeechDecoder(nn.Module):
         """Audio ``[B, F*hop]`` for ``zq: [B, D, F]`` in the voices ``speaker: [B]``."""
         out, _ = self.wavenet.generate(zq.shape[-1] * self.wavenet.cfg.hop, self.cond_net(zq), self.speakers(speaker),
                                        temperature=temperature, generator=generator, callback=callback)
-        return mulaw_decode(out)
+        audio = mulaw_decode(out)
+        return deemphasis(audio, self.preemphasis) if self.preemphasis > 0 else audio
 
 
 def _upgrade_v1_keys(state: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,20 +144,38 @@ class SpeechVQVAE(VQVAE):
     encode(audio [B, T]) -> codes [B, T/hop];  decode(codes [B, F], speaker [B]) -> audio [B, F*hop].
     """
 
-    def __init__(self, model: VQVAEModel, quantizer: QuantizerConfig, num_speakers: int) -> None:
+    def __init__(self, model: VQVAEModel, quantizer: QuantizerConfig, num_speakers: int,
+                 sample_rate: int = 16000) -> None:
         q = quantizer
+        if model.encoder_input == "logmel":
+            norm = round(model.norm_seconds * sample_rate / model.hop) if model.norm_seconds > 0 else 0
+            encoder: nn.Module = LogMelEncoder(sample_rate, model.hop, q.dim, channels=model.encoder_channels,
+                                               n_mels=model.n_mels, layers=model.encoder_layers, norm_frames=norm)
+        else:
+            encoder = SpeechEncoder(1, model.encoder_channels, q.dim, model.downsample_layers, model.encoder_kernel,
+                                    model.strides)
         super().__init__(
-            SpeechEncoder(1, model.encoder_channels, q.dim, model.downsample_layers, model.encoder_kernel,
-                          model.strides),
+            encoder,
             VectorQuantizer(q.num_codes, q.dim, beta=q.beta, ema=q.ema, decay=q.decay,
                             restart_threshold=q.restart_threshold, restart_relative=True, init=q.init,
                             chunk_size=q.chunk_size),
             SpeechDecoder(model, q.dim, num_speakers),
         )
         self.hop = model.hop
+        self.adversary = (SpeakerAdversary(q.dim, max(num_speakers, 1), model.speaker_adversary)
+                          if model.speaker_adversary > 0 else None)
+        self.adversary_stats: dict[str, float] = {}
 
     def forward(self, audio: torch.Tensor, speaker: torch.Tensor) -> VQVAEOutput:  # type: ignore[override]
-        return super().forward(audio, speaker=speaker)
+        """With ``model.speaker_adversary`` > 0 the loss adds the adversary's cross-entropy (its gradient reaches
+        the encoder reversed); ``adversary_stats`` then holds its last ``adv_ce`` and ``adv_acc``."""
+        if self.adversary is None:
+            return super().forward(audio, speaker=speaker)
+        vq = self.quantizer(self.encoder(audio))
+        nll = self.decoder.nll(audio, vq.quantized, speaker=speaker)
+        ce, acc = self.adversary(vq.quantized, speaker)
+        self.adversary_stats = {"adv_ce": ce.item(), "adv_acc": acc.item()}
+        return VQVAEOutput(nll + vq.loss + ce, nll, vq.loss, vq.perplexity, vq.codes_used, vq.codes)
 
     @torch.no_grad()
     def decode(  # type: ignore[override]

@@ -59,7 +59,7 @@ class SpeechVQVAETask:
         return SpeechMeta(self.speakers, self.cfg.data.sample_rate, self.hop, self.cfg.quantizer.num_codes).to_dict()
 
     def build_model(self) -> nn.Module:
-        return SpeechVQVAE(self.cfg.model, self.cfg.quantizer, len(self.speakers))
+        return SpeechVQVAE(self.cfg.model, self.cfg.quantizer, len(self.speakers), self.cfg.data.sample_rate)
 
     def batch(self, seed: int) -> tuple[torch.Tensor, ...]:
         return self.train.crops(self.cfg.train.batch_size, self.cfg.data.crop_samples, seed)
@@ -69,8 +69,10 @@ class SpeechVQVAETask:
 
     def loss(self, model: nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, float]]:
         out = model(*batch)
+        inner = getattr(model, "module", model)  # DDP wraps the model
         return out.loss, {"nll_bits": out.nll.item() / LN2, "vq_loss": out.vq_loss.item(),
-                          "perplexity": out.perplexity.item(), "codes_used": int(out.codes_used)}
+                          "perplexity": out.perplexity.item(), "codes_used": int(out.codes_used),
+                          **getattr(inner, "adversary_stats", {})}
 
     @torch.no_grad()
     def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:

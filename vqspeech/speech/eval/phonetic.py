@@ -14,6 +14,7 @@ import numpy as np
 from vqspeech.errors import InputError
 from vqspeech.speech.data.alignments import frame_labels, read_phones
 from vqspeech.speech.data.corpora import index_textgrids
+from vqspeech.speech.eval.abx import Distance, abx_report, triphone_items
 
 Utt = tuple[np.ndarray, list[str]]  # codes [F] and the phone of each frame
 SIL = "sil"
@@ -92,17 +93,11 @@ def compute_metrics(utts: list[Utt], frame_rate: float, fit_fraction: float = 0.
     return out
 
 
-def mfcc_kmeans_codes(audios: list[np.ndarray], sample_rate: int, hop: int, num_codes: int, seed: int = 0
-                      ) -> list[np.ndarray]:
-    """A baseline that learns nothing about speech: k-means (``num_codes`` clusters, seeded) on MFCC + delta
-    features at the codes' frame rate, frame ``f`` centred at ``(f + 1/2) * hop``.  Returns codes ``[ceil(T/hop)]``
-    per audio ``[T]``.  Uses librosa (MFCC) and scikit-learn (k-means)."""
+def mfcc_features(audios: list[np.ndarray], sample_rate: int, hop: int) -> list[np.ndarray]:
+    """MFCC + delta frames ``[ceil(T/hop), 26]`` per audio ``[T]`` at the codes' frame rate (frame ``f`` centred at
+    ``(f + 1/2) * hop``), standardised over all the audios together (librosa)."""
     import librosa
 
-    try:
-        from sklearn.cluster import MiniBatchKMeans
-    except ImportError:
-        raise InputError("--baseline needs scikit-learn: pip install 'vqspeech[image]' or scikit-learn") from None
     n_fft = max(512, 2 ** int(np.ceil(np.log2(2 * hop))))
     feats = []
     for a in audios:
@@ -113,9 +108,27 @@ def mfcc_kmeans_codes(audios: list[np.ndarray], sample_rate: int, hop: int, num_
         d = librosa.feature.delta(m, width=min(9, max(3, (frames // 2) * 2 - 1))) if frames >= 3 else np.zeros_like(m)
         feats.append(np.concatenate([m, d]).T)
     x = np.concatenate(feats)
-    x = (x - x.mean(0)) / (x.std(0) + 1e-8)
+    mean, std = x.mean(0), x.std(0) + 1e-8
+    return [(f - mean) / std for f in feats]
+
+
+def kmeans_codes(feats: list[np.ndarray], num_codes: int, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
+    """Seeded k-means (scikit-learn) over frames ``[F_i, d]``: the cluster id of each frame and the centroids
+    ``[K, d]``."""
+    try:
+        from sklearn.cluster import MiniBatchKMeans
+    except ImportError:
+        raise InputError("--baseline needs scikit-learn: pip install 'vqspeech[image]' or scikit-learn") from None
+    x = np.concatenate(feats)
     km = MiniBatchKMeans(n_clusters=min(num_codes, len(x)), random_state=seed, n_init=3, batch_size=4096).fit(x)
-    return _split(km.labels_, [len(f) for f in feats])
+    return _split(km.labels_, [len(f) for f in feats]), km.cluster_centers_
+
+
+def mfcc_kmeans_codes(audios: list[np.ndarray], sample_rate: int, hop: int, num_codes: int, seed: int = 0
+                      ) -> list[np.ndarray]:
+    """A baseline that learns nothing about speech: k-means (``num_codes`` clusters, seeded) on MFCC + delta
+    features at the codes' frame rate (:func:`mfcc_features`).  Returns codes ``[ceil(T/hop)]`` per audio ``[T]``."""
+    return kmeans_codes(mfcc_features(audios, sample_rate, hop), num_codes, seed)[0]
 
 
 def _split(labels: np.ndarray, lengths: list[int]) -> list[np.ndarray]:
@@ -125,6 +138,14 @@ def _split(labels: np.ndarray, lengths: list[int]) -> list[np.ndarray]:
 def gather(rows: list[dict[str, Any]], alignments: Path, sample_rate: int, hop: int) -> tuple[list[Utt], list[str]]:
     """Pair each token row with its TextGrid by utterance id (speaker + stem: two speakers' ``utt1.TextGrid``
     never collide); returns (utts, problems)."""
+    aligned, problems = align_rows(rows, alignments, sample_rate, hop)
+    return [(np.asarray(r["codes"], np.int64)[keep], labels) for r, keep, labels in aligned], problems
+
+
+def align_rows(rows: list[dict[str, Any]], alignments: Path, sample_rate: int, hop: int
+               ) -> tuple[list[tuple[dict[str, Any], list[int], list[str]]], list[str]]:
+    """``([(row, kept frame indices, phone of each kept frame)], problems)`` for token rows and TextGrids matched
+    by utterance id; rows without a usable TextGrid are listed in ``problems``."""
     grids, clashes = index_textgrids(alignments)
     utts, problems = [], []
     for r in rows:
@@ -149,8 +170,18 @@ def gather(rows: list[dict[str, Any]], alignments: Path, sample_rate: int, hop: 
             continue
         labels = frame_labels(phones, len(codes), hop, sample_rate, offset)
         keep = [i for i, lab in enumerate(labels) if lab is not None]
-        utts.append((codes[keep], [labels[i] for i in keep]))
+        utts.append((r, keep, [labels[i] for i in keep]))
     return utts, problems
+
+
+def abx_of(aligned: list[tuple[dict[str, Any], list[int], list[str]]], frames: list[np.ndarray],
+           distance: Distance, seed: int = 0) -> dict[str, Any]:
+    """ABX (within and across speakers) of per-frame representations ``frames[i]: [F_i, d]`` or ``[F_i]`` of the
+    rows of :func:`align_rows` (each row's ``speaker`` groups its items)."""
+    feats = [f[keep] for (_, keep, _), f in zip(aligned, frames, strict=True)]
+    labels = [lab for _, _, lab in aligned]
+    speakers = [str(r.get("speaker") or "") for r, _, _ in aligned]
+    return abx_report(triphone_items(feats, labels, speakers), distance, seed)
 
 
 def plot_heatmap(utts: list[Utt], path: str | Path) -> None:
@@ -189,6 +220,12 @@ def format_table(metrics: dict[str, Any]) -> str:
     def num(key: str, fmt: str) -> str:
         return format(metrics[key], fmt) + (f"   | {format(base[key], fmt)}" if base else "")
 
+    def abx(dist: str, side: str) -> str:
+        def one(m: dict[str, Any] | None, name: str) -> str:
+            v = ((m or {}).get("abx") or {}).get(name, {}).get(side)
+            return "-" if v is None or v != v else f"{100 * v:.1f} %"
+        return one(metrics, dist) + (f"   | {one(base, dist)}" if base else "")
+
     rows = [
         ("utterances scored", f"{metrics['utterances']} ({metrics['fit_utterances']} fit / "
                               f"{metrics['scored_utterances']} held out)"),
@@ -206,6 +243,16 @@ def format_table(metrics: dict[str, Any]) -> str:
         ("code entropy (bits)", num("code_entropy_bits", ".2f")),
         ("bitrate (bits/s)", num("bitrate_bits_per_s", ".0f")),
         ("mean code run length (frames)", num("mean_run_length_frames", ".2f")),
+        ("ABX error within speaker (embeddings)", abx("angular", "within")),
+        ("ABX error across speakers (embeddings)", abx("angular", "across")),
+        ("ABX error within speaker (code ids)", abx("equal", "within")),
+        ("ABX error across speakers (code ids)", abx("equal", "across")),
+    ]
+    if base and "mfcc_angular" in (base.get("abx") or {}):
+        m = base["abx"]["mfcc_angular"]
+        rows.append(("ABX error of raw MFCC frames", f"within {100 * m['within']:.1f} %, across "
+                                                      f"{100 * m['across']:.1f} %"))
+    rows += [
         ("majority-phone baseline", f"{100 * metrics['majority_baseline']:.1f} % ({metrics['majority_phone']})"),
         ("  on speech frames only", f"{100 * metrics['majority_baseline_nonsil']:.1f} % "
                                     f"({metrics['majority_phone_nonsil']})"),
@@ -215,4 +262,5 @@ def format_table(metrics: dict[str, Any]) -> str:
     return "\n".join(f"{a:<{w}}  {b}" for a, b in rows)
 
 
-__all__ = ["compute_metrics", "format_table", "gather", "many_to_one", "plot_heatmap"]
+__all__ = ["abx_of", "align_rows", "compute_metrics", "format_table", "gather", "kmeans_codes", "many_to_one",
+           "mfcc_features", "plot_heatmap"]
