@@ -373,6 +373,19 @@ def corpus_demo(
     run(out, speakers=speakers, utterances=utterances, seed=seed)
 
 
+@corpus_app.command("prompts")
+def corpus_prompts(
+    out: Path,
+    sounds: Annotated[Path | None, typer.Option(help="asterisk sounds folder (default /usr/share/asterisk/sounds)")]
+    = None,
+    min_seconds: Annotated[float, typer.Option(help="skip prompts shorter than this")] = 1.0,
+) -> None:
+    """Build a real-voice corpus from Debian's asterisk prompt recordings (one speaker per voice talent)."""
+    from vqspeech.speech.commands import corpus_prompts as run
+
+    run(out, sounds=sounds, min_seconds=min_seconds)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

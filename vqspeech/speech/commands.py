@@ -405,3 +405,21 @@ def corpus_demo(out: str | Path, *, speakers: int = 8, utterances: int = 40, see
     from vqspeech.speech.data.demo_corpus import build_demo_corpus
 
     return build_demo_corpus(out, speakers=speakers, utterances=utterances, seed=seed)
+
+
+def corpus_prompts(out: str | Path, *, sounds: str | Path | None = None, min_seconds: float = 1.0) -> dict[str, Any]:
+    """Build a real-voice corpus from Debian's asterisk prompt recordings (one speaker per voice talent)."""
+    from vqspeech.speech.data.prompts import INSTALL, LANGUAGES, SOUNDS, build_prompts_corpus
+
+    talents = build_prompts_corpus(out, sounds or SOUNDS, min_seconds=min_seconds)
+    for t in talents.values():
+        progress.say(f"{t.speaker:<12} {t.sex}  {'+'.join(t.languages):<6} {t.files:4d} prompts  "
+                     f"{t.seconds / 60:5.1f} min  (skipped {t.skipped_short} shorter than {min_seconds:g} s, "
+                     f"{t.skipped_nonspeech} not speech)")
+    found = {lang for t in talents.values() for lang in t.languages}
+    if missing := [lang for lang in LANGUAGES if lang not in found]:
+        progress.warn(f"not installed: {', '.join(missing)}; for every voice: {INSTALL}")
+    progress.say(f"real-voice corpus -> {out}: {len(talents)} speakers, "
+                 f"{sum(t.files for t in talents.values())} prompts, "
+                 f"{sum(t.seconds for t in talents.values()) / 60:.1f} min (CC-BY-SA / CC-BY 3.0: see ATTRIBUTION.txt)")
+    return {"speakers": {k: vars(v) for k, v in talents.items()}}
