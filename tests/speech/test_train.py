@@ -48,6 +48,34 @@ def test_exact_resume(demo_corpus: Path, tmp_path: Path) -> None:
     assert (tmp_path / "b" / "checkpoints" / "step-7.safetensors").exists()
 
 
+def test_sigterm_stops_with_a_checkpoint_and_resume_is_exact(demo_corpus: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A session that must stop sends SIGTERM: the step in progress finishes, the checkpoint and train_state.pt
+    are written, and --resume continues exactly (time jitter draws from the saved RNG state too)."""
+    import signal
+
+    from vqspeech.speech.tasks import SpeechVQVAETask
+
+    ov = _overrides(demo_corpus, "model.jitter=0.5", "model.preemphasis=0.9")
+    full = train("recipes/demo.yaml", out=tmp_path / "a", overrides=ov, max_steps=10, device="cpu")
+    batch = SpeechVQVAETask.batch
+
+    def batch_then_signal(self: SpeechVQVAETask, seed: int) -> tuple:
+        if seed == self.cfg.train.seed * 1_000_003 + 4:  # the 5th step
+            os.kill(os.getpid(), signal.SIGTERM)
+        return batch(self, seed)
+
+    monkeypatch.setattr(SpeechVQVAETask, "batch", batch_then_signal)
+    stopped = train("recipes/demo.yaml", out=tmp_path / "b", overrides=ov, max_steps=10, device="cpu")
+    assert read_meta(stopped)["step"] == 5
+    assert torch.load(tmp_path / "b" / "train_state.pt", weights_only=True)["step"] == 5
+    monkeypatch.setattr(SpeechVQVAETask, "batch", batch)
+    resumed = train("recipes/demo.yaml", out=tmp_path / "b", overrides=[], resume=True, max_steps=10, device="cpu")
+    wa, wb = load_state(full)[0], load_state(resumed)[0]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is only there while training
+
+
 def test_checkpoint_round_trip_and_metadata(tiny_model: Path) -> None:
     meta = read_meta(tiny_model)
     assert meta["kind"] == "speech-vqvae" and meta["format_version"] == 2

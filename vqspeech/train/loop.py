@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -152,12 +153,24 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
         state = {"optimizer": opt.state_dict(), "step": step, "minutes_spent": minutes_spent(), **_rng_state()}
         atomic_write(state_path, lambda tmp: torch.save(state, tmp))
 
+    # SIGTERM ends the run after the current step with a checkpoint and its train_state.pt (exit 0): a session
+    # that must stop keeps every step, and --resume continues exactly from there.
+    stop = {"requested": False}
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stop["requested"] = True
+        progress.warn(f"signal {signum}: stopping after this step with a checkpoint")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, request_stop)
+    except ValueError:  # not the main thread: no handler
+        previous = None
     metrics_f = open(run_dir / "metrics.jsonl", "a") if main_rank else None
     log = progress.TrainLog(tc.max_steps, step) if main_rank else None
     t_last, n_samples = time.time(), 0
     model.train()
     try:
-        while step < tc.max_steps and not _agree(time.time() >= deadline, dev):
+        while step < tc.max_steps and not _agree(time.time() >= deadline or stop["requested"], dev):
             batch = tuple(t.to(dev) for t in task.batch(tc.seed * 1_000_003 + step * world + rank))
             with autocast:
                 loss, stats = task.loss(net, batch)
@@ -204,6 +217,8 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
                 metrics_f.write(jsonio.dumps({"step": step, **final}, indent=None) + "\n")
                 progress.say("final: " + " ".join(f"{k}={v:.4g}" for k, v in final.items()))
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if log is not None:
             log.close()
         if metrics_f is not None:
