@@ -300,6 +300,37 @@ def speakers(checkpoint: Ckpt = None) -> None:
 
 
 @app.command()
+def enroll(
+    name: Annotated[str, typer.Argument(help="the new voice's name")],
+    audio: Annotated[list[Path], typer.Argument(help="recordings of that one person (files or folders)")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="the new checkpoint (NAME.safetensors)")],
+    checkpoint: Ckpt = None,
+    steps: Annotated[int, typer.Option(help="optimisation steps for the new voice")] = 300,
+    seed: Seed = 0,
+    device: Device = "auto",
+) -> None:
+    """Add a voice to a speech model from about a minute or more of one person's recordings (the rest frozen)."""
+    from vqspeech.speech.commands import enroll as run
+
+    with progress.bar("enroll") as cb:
+        run(name, audio, out, checkpoint=checkpoint, steps=steps, seed=seed, device=device, on_progress=cb)
+
+
+@app.command()
+def models() -> None:
+    """List the models shipped in the package (use one with -c NAME)."""
+    from vqspeech.verbs import models as run
+
+    found = run()
+    if not found:
+        typer.echo("no models are shipped in this installation")
+    for m in found:
+        voices = f"voices {', '.join(m['voices'])}; " if m["voices"] else ""
+        typer.echo(f"{m['name']}: {m['family']} ({', '.join(m['kinds'])}); {voices}{m['sample_rate']} Hz; "
+                   f"{m['size_mb']:.1f} MB; model card {m['card'] or '(none)'}")
+
+
+@app.command()
 def info(path: Path) -> None:
     """Describe a checkpoint, a token dataset or a .vqs codec file (kind, config, sizes, sha256, bits/s)."""
     from vqspeech.verbs import describe

@@ -83,3 +83,20 @@ def describe(path: str | Path) -> str:
             lines.append(f"{key}: {', '.join(map(str, value)) if isinstance(value, list) else value}")
     lines.append("config: " + json.dumps(meta.get("config", {})))
     return "\n".join(lines)
+
+
+def models() -> list[dict[str, Any]]:
+    """The models shipped in the package: name, family, kinds, voices (speech), sample rate, size, model card."""
+    from vqspeech.io.shipped import shipped_models
+
+    out = []
+    for m in shipped_models():
+        metas = {kind: read_meta(p) for kind, p in m.files.items()}
+        first = next(iter(metas.values()))
+        out.append({
+            "name": m.name, "family": registry.get(first.get("kind"), str(m.folder)).family,
+            "kinds": list(m.files), "voices": first.get("speakers") or [], "sample_rate": first.get("sample_rate"),
+            "steps": {k: v.get("step") for k, v in metas.items()}, "size_mb": m.size_bytes / 1e6,
+            "card": str(m.card) if m.card.exists() else "",
+        })
+    return out

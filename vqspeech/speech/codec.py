@@ -35,6 +35,7 @@ from vqspeech.io.atomic import sha256_file
 from vqspeech.io.checkpoint import read_meta
 from vqspeech.io.entropy import PRECISION, RangeDecoder, model_bits, quantize_counts, quantize_logits, range_encode
 from vqspeech.io.runs import find_checkpoint
+from vqspeech.io.shipped import model_ref, resolve_ref
 from vqspeech.io.tokens import is_token_dataset
 from vqspeech.speech.config import SPEECH_PRIOR, SPEECH_VQVAE, SpeechMeta
 
@@ -95,12 +96,12 @@ def prior_frequencies(prior: Any, codes: np.ndarray, speaker: int) -> np.ndarray
 
 
 def _model_ref(path: Path) -> dict[str, str]:
-    return {"path": str(Path(path).resolve()), "sha256": sha256_file(path)}
+    return {"path": model_ref(path), "sha256": sha256_file(path)}
 
 
 def _checked_model(given: str | Path | None, ref: dict[str, str], role: str, src: Path, option: str) -> Path:
     """The model a header names (or ``given`` instead), refused unless its sha256 is the recorded one."""
-    p = Path(given) if given is not None else Path(ref["path"])
+    p = Path(given) if given is not None else resolve_ref(ref["path"])
     if not p.is_file():
         raise CheckpointError(f"{src}: needs the {role} {p} (sha256 {ref['sha256'][:12]}...), which is missing; "
                               f"pass it with {option}")

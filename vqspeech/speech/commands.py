@@ -21,6 +21,7 @@ from vqspeech.io.atomic import atomic_write, sha256_file, write_json
 from vqspeech.io.checkpoint import read_meta
 from vqspeech.io.paths import output_is_file, require_inputs, require_parents
 from vqspeech.io.runs import find_checkpoint
+from vqspeech.io.shipped import resolve_ref
 from vqspeech.io.tokens import (
     TokenWriter,
     finish_encode,
@@ -233,7 +234,7 @@ def sample(
     prior_path = find_checkpoint(checkpoint, (SPEECH_PRIOR,), hint=PRIOR_HINT)
     prior, pm = load_model(prior_path, expect=SPEECH_PRIOR)
     pmeta = SpeechMeta.of(pm, str(prior_path))
-    vq_path = Path(vqvae) if vqvae else Path(pmeta.vqvae_path)
+    vq_path = Path(vqvae) if vqvae else resolve_ref(pmeta.vqvae_path)
     if not vq_path.exists():
         raise CheckpointError(f"{prior_path}: its VQ-VAE {vq_path} is missing; pass it with --vqvae")
     if sha256_file(vq_path) != pmeta.vqvae_sha256:
@@ -423,3 +424,41 @@ def corpus_prompts(out: str | Path, *, sounds: str | Path | None = None, min_sec
                  f"{sum(t.files for t in talents.values())} prompts, "
                  f"{sum(t.seconds for t in talents.values()) / 60:.1f} min (CC-BY-SA / CC-BY 3.0: see ATTRIBUTION.txt)")
     return {"speakers": {k: vars(v) for k, v in talents.items()}}
+
+
+def enroll(
+    name: str, audio: list[str | Path], out: str | Path, *, checkpoint: str | Path | None = None, steps: int = 300,
+    seed: int = 0, device: str = "auto", on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """``vqspeech enroll NAME AUDIO... -o NEW.safetensors``: a new voice fitted on one person's recordings (files
+    or folders), everything else frozen (:mod:`vqspeech.speech.enroll`)."""
+    from vqspeech.io.checkpoint import save_checkpoint
+    from vqspeech.speech.enroll import GOOD_SECONDS, MIN_SECONDS, enroll_voice
+
+    out = Path(out)
+    require_inputs(audio)
+    if out.suffix != ".safetensors":
+        raise InputError(f"{out}: enroll writes a checkpoint; give -o NAME.safetensors")
+    require_parents([out])
+    if not name or not name.replace("_", "").replace("-", "").isalnum():
+        raise InputError(f"voice name {name!r}: use letters, digits, '-' or '_'")
+    ckpt = find_checkpoint(checkpoint, (SPEECH_VQVAE,))
+    model, meta = load_vqvae(ckpt)
+    raw = read_meta(ckpt)
+    if name in meta.speakers:
+        raise InputError(f"{name!r} is already a voice of this model ({', '.join(meta.speakers)}); pick another name")
+    audios = [load_audio(u.path, meta.sample_rate) for u in expand_inputs([Path(a) for a in audio])]
+    seconds = sum(len(a) for a in audios) / meta.sample_rate
+    if MIN_SECONDS <= seconds < GOOD_SECONDS:
+        progress.warn(f"{seconds:.0f} s of {name}'s voice: enrolling works best with a minute or more")
+
+    def step(i: int, n: int, bits: float) -> None:
+        if on_progress:
+            on_progress(i, n)
+
+    model, new_meta, stats = enroll_voice(model, meta, raw.get("config", {}), name, audios, steps=steps, seed=seed,
+                                          on_step=step, device=pick_device(device))
+    save_checkpoint(out, model, {**raw, **new_meta.to_dict(), "enrolled": {name: {**stats, "steps": steps}}})
+    progress.say(f"enrolled {name} from {len(audios)} file(s), {seconds:.1f} s (NLL {stats['nll_bits_start']:.2f} -> "
+                 f"{stats['nll_bits_end']:.2f} bits/sample) -> {out}; convert with --speaker {name} -c {out}")
+    return {"checkpoint": str(out), **stats}

@@ -15,6 +15,7 @@ from torch import nn
 
 from vqspeech.errors import ConfigError, InputError
 from vqspeech.io.atomic import sha256_file
+from vqspeech.io.shipped import model_ref
 from vqspeech.io.tokens import read_token_meta, read_tokens
 from vqspeech.speech.config import SPEECH_PRIOR, SPEECH_VQVAE, SpeechMeta, SpeechPriorConfig, SpeechVQVAEConfig
 from vqspeech.speech.data.corpora import discover, split_utterances, write_split
@@ -133,7 +134,7 @@ class SpeechPriorTask:
             raise InputError("the prior's training data holds no utterances")
         self.cfg, self.crop = cfg, data.crop_codes
         self.vmeta = SpeechMeta(list(vmeta.speakers), vmeta.sample_rate, vmeta.hop_length, vmeta.num_codes,
-                                str(Path(vq_path).resolve()), vq_sha)
+                                model_ref(vq_path), vq_sha)
         seqs = list(zip([np.asarray(r["codes"], np.int64) for r in rows], self._speaker_ids(rows), strict=True))
         order = list(range(len(seqs)))
         random.Random(cfg.train.seed).shuffle(order)

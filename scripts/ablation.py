@@ -1,0 +1,150 @@
+"""The speech levers' ablation on the demo corpus: the demo recipe, each lever alone and combinations, trained
+for the same number of steps with the same seed, judged on the same held-out utterances.
+
+Each variant is ``vqspeech train recipes/demo.yaml --set ...`` in its own process; at the chosen steps its
+checkpoint is judged by ``evaluate`` (speaker judge and STOI on 16 held-out utterances, no recogniser) and by
+``phoneme-eval --baseline`` (held-out accuracy, PNMI and ABX against MFCC k-means at the same K and rate).
+Results: ``OUT/<variant>/judged.jsonl`` and ``OUT/ablation.json``, ``ablation.md`` and ``ablation.png``.
+
+    python scripts/ablation.py [--steps 600] [--judge-at 300,600] [--only base,jitter] [--out runs/ablation]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+VARIANTS: dict[str, list[str]] = {
+    "base": [],
+    "jitter": ["model.jitter=0.5"],
+    "preemphasis": ["model.preemphasis=0.9"],
+    "logmel_norm": ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128"],
+    "rate50": ["model.strides=[2, 2, 2, 4, 5]", "data.crop_samples=4000"],
+    "adversary": ["model.speaker_adversary=0.2"],
+    "voices_levers": ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128",
+                      "model.strides=[2, 2, 2, 4, 5]", "data.crop_samples=4000", "model.jitter=0.5",
+                      "model.preemphasis=0.9", "quantizer.dim=32"],
+    "voices_levers_adversary": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
+                                "model.encoder_channels=128", "model.strides=[2, 2, 2, 4, 5]",
+                                "data.crop_samples=4000", "model.jitter=0.5", "model.preemphasis=0.9",
+                                "quantizer.dim=32", "model.speaker_adversary=0.2"],
+}
+
+
+def judge(ckpt: Path, corpus: Path, items: int) -> dict[str, Any]:
+    """Speaker judge, STOI and phoneme-eval (with the MFCC k-means baseline and ABX) of one checkpoint."""
+    from vqspeech import progress
+    from vqspeech.speech.commands import phoneme_eval
+    from vqspeech.speech.eval.listening import evaluate_speech
+    from vqspeech.speech.inference import load_vqvae
+
+    progress.set_quiet(True)
+    model, meta = load_vqvae(ckpt)
+    ev = evaluate_speech(model, meta, corpus, ckpt, max_utterances=items, asr=False)
+    pe = phoneme_eval(corpus, corpus, checkpoint=ckpt, baseline=True)
+    cs, base = ev["conversion_speaker"], pe["baseline"]
+    return {
+        "identified_as_target": cs["identified_as_target"], "closer_to_target": cs["closer_to_target"],
+        "identified_as_source": cs["identified_as_source"], "stoi": ev.get("stoi"),
+        "reconstruction_identification": ev["reconstruction_identification"],
+        "accuracy_heldout": pe["accuracy_heldout"], "pnmi": pe["pnmi"],
+        "abx_across": pe["abx"]["angular"]["across"], "abx_within": pe["abx"]["angular"]["within"],
+        "abx_across_ids": pe["abx"]["equal"]["across"], "run_length": pe["mean_run_length_frames"],
+        "baseline_accuracy_heldout": base["accuracy_heldout"], "baseline_pnmi": base["pnmi"],
+        "baseline_abx_across": base["abx"]["angular"]["across"], "bits_per_s": ev["bits_per_s"],
+    }
+
+
+def run_variant(name: str, steps: int, judge_at: list[int], out: Path, corpus: Path, items: int) -> list[dict]:
+    """Train one variant to ``steps`` (one run: the learning-rate schedule spans all of it), keeping the
+    checkpoints of ``judge_at``, then judge each.  Already judged steps are kept (the script can be re-run)."""
+    import math
+
+    run = out / name
+    log = run / "judged.jsonl"
+    done = {json.loads(line)["step"] for line in log.read_text().splitlines()} if log.exists() else set()
+    todo = sorted(s for s in judge_at if s <= steps and s not in done)
+    if not todo:
+        return [json.loads(line) for line in log.read_text().splitlines()]
+    if not (run / "checkpoints" / f"step-{steps}.safetensors").exists():
+        every = math.gcd(*judge_at)
+        cmd = [sys.executable, "-m", "vqspeech.cli", "--quiet", "train", "recipes/demo.yaml", "--out", str(run),
+               "--max-steps", str(steps), "--set", f"data.root={corpus}", "--set", "train.max_minutes=0",
+               "--set", f"train.checkpoint_every={every}", *sum((["--set", o] for o in VARIANTS[name]), [])]
+        t0 = time.time()
+        subprocess.run(cmd, check=True)
+        (run / "train_minutes.txt").write_text(f"{(time.time() - t0) / 60:.2f}\n")
+    minutes = float((run / "train_minutes.txt").read_text())
+    for target in todo:
+        row = {"variant": name, "step": target, "train_minutes": minutes * target / steps,
+               **judge(run / "checkpoints" / f"step-{target}.safetensors", corpus, items)}
+        with log.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def report(rows: list[dict], out: Path) -> None:
+    """``ablation.md`` (the last judged step of each variant) and ``ablation.png`` (each judge against steps)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = [("identified_as_target", "as target", True), ("closer_to_target", "closer", True),
+            ("stoi", "STOI", False), ("accuracy_heldout", "phone acc.", True), ("pnmi", "PNMI", False),
+            ("abx_across", "ABX across", True), ("abx_within", "ABX within", True)]
+    last = {}
+    for r in rows:
+        if r["step"] >= last.get(r["variant"], {}).get("step", -1):
+            last[r["variant"]] = r
+    lines = ["| variant | step | " + " | ".join(c[1] for c in cols) + " | MFCC k-means: acc. / PNMI / ABX across |",
+             "|---|---|" + "---|" * len(cols) + "---|"]
+    for name, r in last.items():
+        cells = [("–" if r.get(k) is None else f"{100 * r[k]:.1f} %" if pct else f"{r[k]:.3f}") for k, _, pct in cols]
+        lines.append(f"| {name} | {r['step']} | " + " | ".join(cells) + f" | {100 * r['baseline_accuracy_heldout']:.1f}"
+                     f" % / {r['baseline_pnmi']:.3f} / {100 * r['baseline_abx_across']:.1f} % |")
+    (out / "ablation.md").write_text("\n".join(lines) + "\n")
+    (out / "ablation.json").write_text(json.dumps(rows, indent=1))
+    fig, axes = plt.subplots(1, len(cols), figsize=(3.2 * len(cols), 3))
+    for ax, (k, label, _) in zip(axes, cols, strict=True):
+        for name in last:
+            pts = sorted((r["step"], r[k]) for r in rows if r["variant"] == name and r.get(k) is not None)
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker="o", label=name)
+        ax.set_title(label)
+        ax.set_xlabel("step")
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out / "ablation.png", dpi=100)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--judge-at", default="", help="steps to judge at (comma-separated; default: the last)")
+    ap.add_argument("--only", default="", help="variants to run (comma-separated; default: all)")
+    ap.add_argument("--out", type=Path, default=Path("runs/ablation"))
+    ap.add_argument("--corpus", type=Path, default=Path("demo_corpus"))
+    ap.add_argument("--items", type=int, default=16, help="held-out utterances the speaker judge hears")
+    a = ap.parse_args()
+    names = a.only.split(",") if a.only else list(VARIANTS)
+    if unknown := [n for n in names if n not in VARIANTS]:
+        sys.exit(f"error: unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    judge_at = [int(s) for s in a.judge_at.split(",") if s] or [a.steps]
+    os.environ.setdefault("VQSPEECH_FAST", "1")
+    rows = []
+    for name in names:
+        rows += run_variant(name, a.steps, judge_at, a.out, a.corpus, a.items)
+        report(rows, a.out)
+    print((a.out / "ablation.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

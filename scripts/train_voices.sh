@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Train (or resume) the real-voices model of recipes/voices.yaml from a fresh machine, in the background-friendly
+# way the shipped model was trained: one thread by default (THREADS=2 for both cores).  Stop it at any time with
+#   kill -TERM <pid>      (it finishes the step, writes a checkpoint and train_state.pt, and exits 0)
+# and run this script again to continue exactly where it stopped.
+# Usage: scripts/train_voices.sh [RUN_DIR]      (default runs/voices)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh
+ensure_venv "demo,eval"
+run="${1:-runs/voices}"
+if [ ! -d voices_corpus ]; then
+    if [ ! -d /usr/share/asterisk/sounds/en_US_f_Allison ] && [ "$(id -u)" = 0 ]; then
+        apt-get install -y -q asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-fr-wav \
+            asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav
+    fi
+    .venv/bin/vqspeech corpus prompts voices_corpus
+fi
+resume=()
+[ -f "$run/train_state.pt" ] && resume=(--resume)
+export OMP_NUM_THREADS="${THREADS:-1}"
+exec .venv/bin/vqspeech train recipes/voices.yaml --out "$run" "${resume[@]}"
