@@ -241,6 +241,8 @@ def evaluate(
     samples: Annotated[int, typer.Option(help="image: prior samples in the report's grid (0: none)")] = 16,
     valid_fraction: Annotated[float, typer.Option(help="image: held-out share of a class-folder corpus (the "
                                                        "training split's)")] = 0.1,
+    unseen: Annotated[Path | None, typer.Option(help="speech: a corpus of speakers the model never heard, each "
+                                                     "utterance converted to every voice")] = None,
     seed: Seed = 0,
     device: Device = "auto",
 ) -> None:
@@ -257,7 +259,7 @@ def evaluate(
                           valid_fraction=valid_fraction)
     else:
         commands.evaluate(inputs, checkpoint, json_path=json_, md_path=md, max_items=max_items or 8, seed=seed,
-                          device=device)
+                          device=device, unseen=unseen)
 
 
 @app.command()

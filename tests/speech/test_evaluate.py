@@ -57,3 +57,25 @@ def test_align_cli_writes_textgrids_and_keeps_existing(demo_corpus: Path, tmp_pa
     assert {iv.label for iv in read_phones(grids[0])} - {"sil"}  # real phones, not only silence
     code, _, err = run_cli(["align", str(tmp_path / "nope")], monkeypatch, capsys)
     assert code == 2 and err.startswith("error: ")
+
+
+def test_evaluate_unseen_speakers_without_transcripts(tiny_model: Path, demo_corpus: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    """--unseen converts speech of a speaker the model does not know to each of its voices; recordings without
+    transcripts are judged by the speaker judge only (no word error)."""
+    pytest.importorskip("resemblyzer")
+    src = sorted(p for p in demo_corpus.iterdir() if p.is_dir())[0]
+    (tmp_path / "unseen" / "stranger").mkdir(parents=True)
+    for wav in sorted(src.glob("*.wav"))[:2]:
+        shutil.copy(wav, tmp_path / "unseen" / "stranger" / wav.name)
+    args = ["evaluate", str(demo_corpus), "-c", str(tiny_model), "--json", str(tmp_path / "r.json"), "--max-items",
+            "2", "--unseen", str(tmp_path / "unseen"), "--device", "cpu"]
+    code, _, err = run_cli(args, monkeypatch, capsys)
+    assert code == 0, err
+    u = json.loads((tmp_path / "r.json").read_text())["unseen"]
+    voices = json.loads((tiny_model.parents[1] / "split.json").read_text())
+    assert len(u["utterances"]) == 2 and u["conversions"] == 2 * len(u["voices"]) and len(u["voices"]) == 3, voices
+    assert 0 <= u["identified_as_target"] <= 1 and 0 <= u["closer_to_target"] <= 1 and "wer_original" not in u
+    code, _, err = run_cli([*args[:-3], "--unseen", str(tmp_path / "nothing")], monkeypatch, capsys)
+    assert code == 2 and "nothing" in err

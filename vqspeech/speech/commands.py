@@ -365,17 +365,20 @@ def phoneme_eval(
 def evaluate(
     corpus: str | Path, checkpoint: str | Path | None = None, *, json_path: str | Path | None = None,
     md_path: str | Path | None = None, max_items: int = 8, seed: int = 0, device: str = "auto",
+    unseen: str | Path | None = None,
 ) -> dict[str, Any]:
     """``vqspeech evaluate CORPUS``: the listening report on held-out utterances (see
-    :mod:`vqspeech.speech.eval.listening`); JSON and markdown."""
+    :mod:`vqspeech.speech.eval.listening`); JSON and markdown.  ``unseen``: speech of speakers the model never
+    heard, converted to each of its voices."""
     from vqspeech.speech.eval.listening import evaluate_speech, markdown
 
-    require_inputs([corpus])
+    require_inputs([corpus, *([unseen] if unseen else [])])
     require_parents([json_path, md_path])
     ckpt = find_checkpoint(checkpoint, (SPEECH_VQVAE,))
     model, meta = load_vqvae(ckpt)
     dev = pick_device(device)
-    report = evaluate_speech(model.to(dev), meta, corpus, ckpt, max_utterances=max_items, seed=seed, device=dev)
+    report = evaluate_speech(model.to(dev), meta, corpus, ckpt, max_utterances=max_items, seed=seed, device=dev,
+                             unseen=unseen)
     report["checkpoint"] = str(ckpt)
     table = markdown(report)
     if json_path:

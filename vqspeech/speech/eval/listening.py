@@ -53,9 +53,10 @@ def _bits(codes: list[np.ndarray], num_codes: int) -> float:
 def evaluate_speech(
     model: SpeechVQVAE, meta: SpeechMeta, corpus: str | Path, checkpoint: Path, *, max_utterances: int = 8,
     enrol_per_speaker: int = 3, seed: int = 0, temperature: float = 1.0, device: Any = "cpu",
-    asr: bool = True, quality: bool = True,
+    asr: bool = True, quality: bool = True, unseen: str | Path | None = None,
 ) -> dict[str, Any]:
-    """The listening report (a JSON-able dict) for ``model`` on ``corpus``."""
+    """The listening report (a JSON-able dict) for ``model`` on ``corpus``; ``unseen``: a corpus of speakers the
+    model never heard, each utterance converted to every model voice (section ``unseen``)."""
     utts = discover(corpus)
     test, train, source = held_out(utts, checkpoint)
     rng = random.Random(seed)
@@ -113,7 +114,53 @@ def evaluate_speech(
         for name, audios in (("original", originals), ("reconstruction", recon), ("conversion", conv)):
             hyps = [asr_judge.transcribe(a, sr) for a in audios]
             report[f"wer_{name}"] = judges.corpus_word_error_rate(texts, hyps)
+    if unseen is not None:
+        report["unseen"] = unseen_conversions(model, meta, unseen, judge, cents, max_utterances=max_utterances,
+                                              seed=seed, temperature=temperature, device=device, asr=asr)
     return report
+
+
+def unseen_conversions(
+    model: SpeechVQVAE, meta: SpeechMeta, corpus: str | Path, judge: judges.SpeakerJudge,
+    centroids: dict[str, np.ndarray], *, max_utterances: int = 8, seed: int = 0, temperature: float = 1.0,
+    device: Any = "cpu", asr: bool = True,
+) -> dict[str, Any]:
+    """Utterances of speakers the model never heard, each converted to every voice of the model: identified as the
+    target among the model's voices, closer to the target's centroid than to the source speaker's (enrolled from
+    these same originals), and word error of originals vs conversions where every utterance has a transcript."""
+    sr = meta.sample_rate
+    utts = [u for u in discover(corpus) if u.speaker not in meta.speakers]
+    if not utts:
+        raise InputError(f"--unseen {corpus}: no utterance of a speaker the model does not know")
+    rng = random.Random(seed)
+    rng.shuffle(utts)
+    utts = sorted(utts[:max_utterances], key=lambda u: u.id)
+    originals = [load_audio(u.path, sr) for u in utts]
+    voices = [s for s in meta.speakers if s in centroids]
+    codes = encode_audio(model, originals, device=device)
+    pairs = [(i, v) for i in range(len(utts)) for v in voices]
+    conv = synthesize(model, [codes[i] for i, _ in pairs], [meta.speakers.index(v) for _, v in pairs],
+                      temperature=temperature, seed=seed + 2, device=device)
+    conv = [c[: len(originals[i])] for c, (i, _) in zip(conv, pairs, strict=True)]
+    src_emb = {u.speaker: [] for u in utts}
+    for u, o in zip(utts, originals, strict=True):
+        src_emb[u.speaker].append(judge.embed(o, sr))
+    cents = {**judges.speaker_centroids(src_emb), **{v: centroids[v] for v in voices}}
+    emb = np.stack([judge.embed(c, sr) for c in conv])
+    scores = judges.conversion_speaker_scores(emb, [utts[i].speaker for i, _ in pairs], [v for _, v in pairs], cents)
+    ident = judges.identification_accuracy(emb, [v for _, v in pairs], {v: centroids[v] for v in voices})
+    out: dict[str, Any] = {"corpus": Path(corpus).name, "utterances": [u.id for u in utts], "voices": voices,
+                           "conversions": len(pairs), "identified_as_target": ident,
+                           "closer_to_target": scores["closer_to_target"],
+                           "similarity_target": scores["similarity_target"],
+                           "similarity_source": scores["similarity_source"]}
+    texts = [u.text for u in utts]
+    if asr and all(texts):
+        asr_judge = judges.AsrJudge()
+        out["wer_original"] = judges.corpus_word_error_rate(texts, [asr_judge.transcribe(o, sr) for o in originals])
+        out["wer_conversion"] = judges.corpus_word_error_rate([texts[i] for i, _ in pairs],
+                                                              [asr_judge.transcribe(c, sr) for c in conv])
+    return out
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -135,6 +182,14 @@ def markdown(report: dict[str, Any]) -> str:
     rows.append(("log-mel distance of reconstructions", f"{report['log_mel_distance_db']:.2f} dB"))
     if "stoi" in report:
         rows.append(("STOI / wide-band PESQ of reconstructions", f"{report['stoi']:.3f} / {report['pesq_wb']:.2f}"))
+    if "unseen" in report:
+        u = report["unseen"]
+        rows.append((f"unseen speakers ({len(u['utterances'])} utterances x {len(u['voices'])} voices): "
+                     "identified as target / closer to target",
+                     f"{u['identified_as_target']:.0%} / {u['closer_to_target']:.0%}"))
+        if "wer_original" in u:
+            rows.append(("unseen speakers: word error of originals / conversions",
+                         f"{u['wer_original']:.0%} / {u['wer_conversion']:.0%}"))
     rows += [
         ("code agreement: conversion re-encoded vs source", f"{report['code_agreement_conversion']:.1%}"),
         ("code agreement: reconstruction re-encoded vs source", f"{report['code_agreement_reconstruction']:.1%}"),
