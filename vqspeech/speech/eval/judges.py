@@ -300,6 +300,20 @@ def pesq_wb(reference: np.ndarray, degraded: np.ndarray, sample_rate: int = JUDG
         raise InputError(f"PESQ failed: {type(exc).__name__}: {exc}") from None
 
 
+def pesq_nb(reference: np.ndarray, degraded: np.ndarray, sample_rate: int = 8000) -> float:
+    """Narrow-band PESQ (ITU-T P.862, MOS-LQO about 1.0..4.5) at 8 kHz over the shorter length: the measure
+    telephone codecs such as Codec2 are compared by."""
+    import soxr
+
+    pesq = require("pesq", "PESQ")
+    r, d = (a if sample_rate == 8000 else soxr.resample(a, sample_rate, 8000) for a in (reference, degraded))
+    n = min(len(r), len(d))
+    try:
+        return float(pesq.pesq(8000, r[:n].astype(np.float32), d[:n].astype(np.float32), "nb"))
+    except Exception as exc:  # pesq raises its own error types (no utterance detected, buffer too short)
+        raise InputError(f"PESQ failed: {type(exc).__name__}: {exc}") from None
+
+
 # --------------------------------------------------------------------------------------------- code agreement
 
 
