@@ -57,3 +57,32 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def save_toy_prior(path: Path, vqvae: Path, *, log_probs: np.ndarray | None = None, seed: int = 0) -> Path:
+    """A small speech prior checkpoint for ``vqvae`` (random weights; or, with ``log_probs [K]``, one whose every
+    next-code distribution is exactly ``softmax(log_probs)``).  Its ``vqvae_path`` is how files name ``vqvae``."""
+    from dataclasses import asdict
+
+    import torch
+
+    from vqspeech.io.atomic import sha256_file
+    from vqspeech.io.checkpoint import read_meta, save_checkpoint
+    from vqspeech.io.shipped import model_ref
+    from vqspeech.speech.config import SPEECH_PRIOR, PriorModel, SpeechMeta, SpeechPriorConfig
+    from vqspeech.speech.models import CodePrior
+
+    vm = SpeechMeta.of(read_meta(vqvae))
+    cfg = SpeechPriorConfig(model=PriorModel(residual_channels=16, gate_channels=32, skip_channels=16, layers=4,
+                                             cycle=4, speaker_dim=4))
+    torch.manual_seed(seed)
+    prior = CodePrior(cfg.model, vm.num_codes, len(vm.speakers))
+    with torch.no_grad():
+        for p in prior.parameters():  # sharper than the default init: a prior with real preferences
+            p.mul_(3.0)
+        if log_probs is not None:
+            prior.net.head2.weight.zero_()
+            prior.net.head2.bias.copy_(torch.as_tensor(log_probs, dtype=torch.float32))
+    meta = SpeechMeta(vm.speakers, vm.sample_rate, vm.hop_length, vm.num_codes, model_ref(vqvae), sha256_file(vqvae))
+    save_checkpoint(path, prior, {"kind": SPEECH_PRIOR, "config": asdict(cfg), "step": 0, **meta.to_dict()})
+    return path

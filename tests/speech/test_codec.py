@@ -3,43 +3,24 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from helpers import run_cli, write_tone
+from helpers import save_toy_prior as _save_prior
 
 from vqspeech.errors import InputError
 from vqspeech.io import container
-from vqspeech.io.checkpoint import read_meta, save_checkpoint, sha256_file
+from vqspeech.io.checkpoint import read_meta, sha256_file
 from vqspeech.speech import codec
-from vqspeech.speech.config import SPEECH_PRIOR, PriorModel, SpeechMeta, SpeechPriorConfig
+from vqspeech.speech.config import PriorModel
 from vqspeech.speech.data.audio import load_audio
 from vqspeech.speech.inference import encode_audio, load_vqvae
 from vqspeech.speech.models import CodePrior
 
 MAGIC, V = codec.MAGIC, codec.FORMAT_VERSION
-
-
-def _save_prior(path: Path, vqvae: Path, *, log_probs: np.ndarray | None = None, seed: int = 0) -> Path:
-    """A small speech prior checkpoint for ``vqvae`` (random weights; or, with ``log_probs [K]``, one whose every
-    next-code distribution is exactly ``softmax(log_probs)``)."""
-    vm = SpeechMeta.of(read_meta(vqvae))
-    cfg = SpeechPriorConfig(model=PriorModel(residual_channels=16, gate_channels=32, skip_channels=16, layers=4,
-                                             cycle=4, speaker_dim=4))
-    torch.manual_seed(seed)
-    prior = CodePrior(cfg.model, vm.num_codes, len(vm.speakers))
-    with torch.no_grad():
-        for p in prior.parameters():  # sharper than the default init: a prior with real preferences
-            p.mul_(3.0)
-        if log_probs is not None:
-            prior.net.head2.weight.zero_()
-            prior.net.head2.bias.copy_(torch.as_tensor(log_probs, dtype=torch.float32))
-    meta = SpeechMeta(vm.speakers, vm.sample_rate, vm.hop_length, vm.num_codes, str(vqvae), sha256_file(vqvae))
-    save_checkpoint(path, prior, {"kind": SPEECH_PRIOR, "config": asdict(cfg), "step": 0, **meta.to_dict()})
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -85,6 +85,9 @@ def test_every_prior_weight_is_trained_by_its_recipe(recipe: str) -> None:
 
 
 def test_find_checkpoint_env_and_runs(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vqspeech.io.shipped
+
+    monkeypatch.setattr(vqspeech.io.shipped, "SHIPPED_DIR", tmp_path / "no-shipped-models")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("VQSPEECH_CHECKPOINT", raising=False)
     with pytest.raises(CheckpointError, match="train one with `vqspeech train recipes/demo.yaml`"):

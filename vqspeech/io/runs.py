@@ -8,7 +8,7 @@ from pathlib import Path
 from vqspeech import progress
 from vqspeech.errors import CheckpointError
 from vqspeech.io.checkpoint import read_meta
-from vqspeech.io.shipped import shipped_checkpoint, shipped_models
+from vqspeech.io.shipped import PREFIX, shipped_checkpoint, shipped_models
 
 
 def default_run_dir(recipe: str | Path) -> Path:
@@ -19,7 +19,7 @@ def default_run_dir(recipe: str | Path) -> Path:
 def _given(path: str | Path, kinds: tuple[str, ...]) -> Path:
     """A path as given, or the checkpoint of the shipped model of that name (``-c voices``)."""
     p = Path(path)
-    if not p.exists() and p.suffix != ".safetensors":
+    if str(path).startswith(PREFIX) or (not p.exists() and p.suffix != ".safetensors"):
         shipped = shipped_checkpoint(str(path), kinds)
         if shipped is not None:
             return shipped

@@ -101,7 +101,8 @@ def _model_ref(path: Path) -> dict[str, str]:
 
 def _checked_model(given: str | Path | None, ref: dict[str, str], role: str, src: Path, option: str) -> Path:
     """The model a header names (or ``given`` instead), refused unless its sha256 is the recorded one."""
-    p = Path(given) if given is not None else resolve_ref(ref["path"])
+    kinds = (SPEECH_PRIOR,) if role == "prior" else (SPEECH_VQVAE,)
+    p = find_checkpoint(given, kinds) if given is not None else resolve_ref(ref["path"])
     if not p.is_file():
         raise CheckpointError(f"{src}: needs the {role} {p} (sha256 {ref['sha256'][:12]}...), which is missing; "
                               f"pass it with {option}")
@@ -263,6 +264,7 @@ def encode_file(
         raise InputError(f"{src}: shorter than one code frame ({len(audio)} < {meta.hop_length} samples)")
     dev = pick_device(device)
     codes = encode_audio(model.to(dev), [audio], batch_size=batch_size, device=dev)[0]
+    prior = find_checkpoint(prior, (SPEECH_PRIOR,)) if prior is not None else None  # a path or a shipped name
     info = encode_codes(codes, out, vqvae=ckpt, prior=prior, speaker=speaker or utt.speaker,
                         num_samples=len(audio))
     progress.say(f"wrote {out}: {info['codes']} codes, {info['bytes']} bytes, {info['bits_per_second']:.0f} bits/s "
