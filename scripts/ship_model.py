@@ -2,8 +2,8 @@
 the wheel: the prior's ``vqvae_path`` becomes ``shipped:<name>/vqvae.safetensors`` (no machine path), sizes are
 checked against the 20 MB budget, and the model card given with ``--card`` is copied beside them.
 
-    python scripts/ship_model.py runs/voices/checkpoints/last.safetensors runs/voices_prior/checkpoints/last.safetensors \
-        --name voices --card docs/voices/MODEL_CARD.md
+    python scripts/ship_model.py runs/voices/checkpoints/last.safetensors \
+        runs/voices_prior/checkpoints/last.safetensors --name voices --card docs/voices/MODEL_CARD.md
 """
 
 from __future__ import annotations
