@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """vqspeech benchmark suite: prints a table per section and writes JSON.
 
-Usage: python scripts/bench.py [--only peaks,quantizer,train,generate,encode,cache,codec,image,video]
+Usage: python scripts/bench.py [--only peaks,quantizer,train,generate,encode,cache,codec,image,video,convert]
                               [--json bench_results.json] [--quick] [--codec-vqvae CKPT --codec-prior PRIOR]
 """
 
@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 from bench_families import CODEC_MODELS, bench_cache, bench_codec, bench_image, bench_video_section  # noqa: E402
-from bench_speed import bench_encode, bench_generate, peaks  # noqa: E402
+from bench_speed import CONVERT_MODEL, bench_convert, bench_encode, bench_generate, peaks  # noqa: E402
 from bench_util import QUANT_CHILD, machine, print_row, run_child, timeit  # noqa: E402
 
 
@@ -120,7 +120,7 @@ def bench_train(quick: bool) -> list[dict]:
 SECTIONS: dict[str, Callable[[bool], list[dict]]] = {
     "peaks": peaks, "quantizer": bench_quantizer, "train": bench_train, "generate": bench_generate,
     "encode": bench_encode, "cache": bench_cache,
-    "codec": bench_codec, "image": bench_image, "video": bench_video_section,
+    "codec": bench_codec, "image": bench_image, "video": bench_video_section, "convert": bench_convert,
 }
 
 
@@ -131,7 +131,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--codec-vqvae", default=CODEC_MODELS["vqvae"], help="codec section: speech VQ-VAE checkpoint")
     ap.add_argument("--codec-prior", default=CODEC_MODELS["prior"], help="codec section: its prior checkpoint")
+    ap.add_argument("--convert-model", default="voices", help="convert section: speech VQ-VAE (path or shipped name)")
     args = ap.parse_args()
+    CONVERT_MODEL["checkpoint"] = args.convert_model
     CODEC_MODELS.update(vqvae=args.codec_vqvae, prior=args.codec_prior)
     chosen = [s for s in args.only.split(",") if s] or list(SECTIONS)
     result = {"machine": machine(), "results": {}}

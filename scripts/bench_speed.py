@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -182,4 +183,50 @@ def bench_encode(quick: bool) -> list[dict]:
         res["of_matmul_peak"] = f"{res['gflops'] / _PEAKS['matmul_gflops']:.0%}"
         rows.append({"encoder": recipe, **res})
         print_row(rows[-1])
+    return rows
+
+
+CONVERT_MODEL = {"checkpoint": "voices"}  # a path or a shipped model's name (bench.py --convert-model)
+
+
+def bench_convert(quick: bool) -> list[dict]:
+    """``vqspeech convert`` of 10 s of a real recording (the first held-out file of the voices corpus if present,
+    else speech-like audio) with the real-voices model, as a user runs it: the whole command in a fresh process
+    (start-up and model load included) and the encode + generate part alone."""
+    import subprocess
+    import tempfile
+
+    import numpy as np
+    import soundfile as sf
+
+    from vqspeech.io.runs import find_checkpoint
+    from vqspeech.speech.config import SPEECH_VQVAE
+    from vqspeech.speech.data.audio import load_audio
+    from vqspeech.speech.inference import encode_audio, load_vqvae, synthesize
+
+    ckpt = find_checkpoint(CONVERT_MODEL["checkpoint"], (SPEECH_VQVAE,))
+    model, meta = load_vqvae(ckpt)
+    seconds = 3 if quick else 10
+    wavs = sorted(Path("voices_corpus").glob("allison/en-*.wav"))
+    audio = np.concatenate([load_audio(w, meta.sample_rate) for w in wavs[:20]]) if wavs else \
+        np.asarray(load_audio(_long_wav(60), meta.sample_rate))
+    audio = audio[: seconds * meta.sample_rate]
+    rows = []
+    t0 = time.perf_counter()
+    codes = encode_audio(model, [audio])
+    synthesize(model, codes, [len(meta.speakers) - 1])
+    dt = time.perf_counter() - t0
+    rows.append({"model": f"convert, in process: {ckpt.name}", "audio_s": seconds, "seconds": round(dt, 2),
+                 "x_real_time": round(seconds / dt, 2)})
+    print_row(rows[-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.wav"
+        sf.write(src, audio, meta.sample_rate)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "vqspeech.cli", "--quiet", "convert", str(src), "--speaker",
+                        meta.speakers[-1], "-o", str(Path(tmp) / "out.wav"), "-c", str(ckpt)], check=True)
+        dt = time.perf_counter() - t0
+    rows.append({"model": f"vqspeech convert (whole command): {ckpt.name}", "audio_s": seconds,
+                 "seconds": round(dt, 2), "x_real_time": round(seconds / dt, 2)})
+    print_row(rows[-1])
     return rows
