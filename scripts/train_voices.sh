@@ -3,12 +3,12 @@
 # way the shipped model was trained: one thread by default (THREADS=2 for both cores).  Stop it at any time with
 #   kill -TERM <pid>      (it finishes the step, writes a checkpoint and train_state.pt, and exits 0)
 # and run this script again to continue exactly where it stopped.
-# Usage: scripts/train_voices.sh [RUN_DIR]      (default runs/voices)
+# Usage: scripts/train_voices.sh [RUN_DIR]      (default training/voices: committed, so the next session resumes it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 ensure_venv "demo,eval"
-run="${1:-runs/voices}"
+run="${1:-training/voices}"
 if [ ! -d voices_corpus ]; then
     if [ ! -d /usr/share/asterisk/sounds/en_US_f_Allison ] && [ "$(id -u)" = 0 ]; then
         apt-get install -y -q asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-fr-wav \
