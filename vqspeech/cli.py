@@ -370,6 +370,17 @@ def corpus_demo(
     run(out, speakers=speakers, utterances=utterances, seed=seed)
 
 
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="run directory (e.g. runs/demo, runs/images_demo, runs/maze)")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="the page (default RUN_DIR/report.html)")] = None,
+) -> None:
+    """A self-contained HTML page of a run: tables, curves, audio players, images, GIFs (opens from disk)."""
+    from vqspeech.reports import write_report
+
+    progress.say(f"report: {write_report(run_dir, out)}")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
