@@ -381,6 +381,19 @@ def report(
     progress.say(f"report: {write_report(run_dir, out)}")
 
 
+@app.command("app")
+def app_(
+    host: Annotated[str, typer.Option(help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 7860,
+    checkpoint: Ckpt = None,
+    device: Device = "auto",
+) -> None:
+    """A local web page (extra `app`): convert a recording to a voice of the model, encode/decode .vqs files."""
+    from vqspeech.speech.app import serve
+
+    serve(host, port, checkpoint, device=device)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
