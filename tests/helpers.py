@@ -68,8 +68,9 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 @contextmanager
 def chromium(tmp_path: Path) -> Iterator[Any]:
     """Headless Chromium driven by Selenium (Debian's ``chromium`` + ``chromium-driver``), with the browser's
-    console log readable through ``driver.get_log("browser")``.  Host names other than the loopback do not
-    resolve, so a page that tried to fetch from the network would show it as a console error."""
+    console log readable through ``driver.get_log("browser")`` and a fake microphone (a beep) granted to pages.
+    Host names other than the loopback do not resolve, so a page that tried to fetch from the network would show
+    it as a console error."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -77,6 +78,7 @@ def chromium(tmp_path: Path) -> Iterator[Any]:
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--autoplay-policy=no-user-gesture-required", "--window-size=1400,1000",
+                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",  # a microphone that beeps
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
         opts.add_argument(arg)
