@@ -54,7 +54,7 @@ table{border-collapse:collapse;margin:.6rem 0}th,td{border:1px solid #d4d4d8;pad
 text-align:left}th{background:#f4f4f5}td.num,th.num{text-align:right}
 figure{margin:0 0 .4rem 0;display:inline-block}figcaption{font-size:.8rem;color:#52525b}
 audio{width:230px;display:block}img.spec{width:230px;height:60px;display:block;image-rendering:auto}
-img.fig{max-width:100%}img.px{image-rendering:pixelated}.scroll{overflow-x:auto}
+img.fig{max-width:min(100%,900px)}img.px{image-rendering:pixelated}.scroll{overflow-x:auto}
 .gifs td{text-align:center}nav a{margin-right:.8rem}code{background:#f4f4f5;padding:0 .2rem}
 .note{color:#52525b;font-size:.9rem}
 """

@@ -122,10 +122,11 @@ def evals_of(run: Path) -> list[tuple[int, dict[str, Any]]]:
 
 
 def minutes_per_step(run: Path, metrics: list[dict[str, Any]]) -> float:
-    """Training minutes per step: the demo's recorded training time, else the logged throughput."""
+    """Training minutes per step: the demo's recorded training time over the last step (of ``metrics``, else of
+    the evaluated checkpoints), else the logged throughput; 0 when neither is known."""
     timing = dict(read_tsv_pairs(run / "timings.tsv"))
-    last_step = max((r["step"] for r in metrics if "step" in r), default=1) or 1
-    if "train" in timing:
+    last_step = max([r["step"] for r in metrics if "step" in r] or [s for s, _ in evals_of(run)], default=0)
+    if "train" in timing and last_step > 0:
         return float(timing["train"]) / 60 / last_step
     rate = [r["samples_per_s"] for r in metrics if "samples_per_s" in r]
     return 1 / (60 * sum(rate) / len(rate)) if rate and sum(rate) > 0 else 0.0
@@ -142,13 +143,13 @@ JUDGES = [("conversion identified as target", lambda e: num(e["conversion_speake
 def judges_figure(evals: list[tuple[int, dict[str, Any]]], minutes: float, out: Path) -> Path:
     """How each listening judge moved with training minutes (``minutes`` per step)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 4))
-    x = [s * minutes for s, _ in evals]
+    fig, ax = plt.subplots(figsize=(10, 4))
+    x = [s * minutes if minutes > 0 else s for s, _ in evals]
     for name, f in JUDGES:
         ax.plot(x, [f(e) for _, e in evals], "o-", label=name)
     ax.axhline(0.8, color="gray", lw=0.5, ls=":")
-    ax.set_xlabel("training minutes")
-    ax.legend(fontsize=8)
+    ax.set_xlabel("training minutes" if minutes > 0 else "step")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -161,7 +162,7 @@ def judges_rows(evals: list[tuple[int, dict[str, Any]]], minutes: float) -> list
     rows = []
     for s, e in evals:
         cs = e["conversion_speaker"]
-        rows.append([str(s), f"{s * minutes:.1f}", f"{num(cs['identified_as_target']):.0%}",
+        rows.append([str(s), f"{s * minutes:.1f}" if minutes > 0 else "–", f"{num(cs['identified_as_target']):.0%}",
                      f"{num(cs['closer_to_target']):.0%}", f"{num(e.get('reconstruction_identification')):.0%}",
                      f"{num(e.get('wer_reconstruction')):.0%} / {num(e.get('wer_original')):.0%}",
                      f"{num(e['code_agreement_conversion']):.0%}"])
@@ -257,11 +258,13 @@ def _listen(run: Path, page: Page, sound: _Sounds, speakers: list[str]) -> None:
         by_src.setdefault(src, {})[spk] = p
     targets = sorted({s for d in by_src.values() for s in d}, key=lambda s: (speakers.index(s) if s in speakers
                                                                             else len(speakers), s))
+    owns = {src: _speaker_of(src, targets) or _speaker_of(src, speakers) for src in by_src}
+    targets = [t for t in targets if any(t in d and t != owns[src] for src, d in by_src.items())]
     corpus, split = _corpus_paths(run), _split(run)
     held = split.get("valid", set()) | split.get("test_unseen", set())
     rows = []
     for src in sorted(by_src, key=lambda u: (u not in held, u)):
-        own = _speaker_of(src, targets) or _speaker_of(src, speakers)
+        own = owns[src]
         where = "held out" if src in held else ("training" if src in split.get("train", set()) else "")
         label = Raw(f"<strong>{esc(src)}</strong><br>{esc(where)}")
         cells: list[object] = [label, sound(corpus.get(src), f"original ({own or '?'})"),
