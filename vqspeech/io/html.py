@@ -12,7 +12,7 @@ import html
 import os
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -43,6 +43,7 @@ def table(header: Sequence[object], rows: Iterable[Sequence[object]], cls: str =
 
 
 def para(text: object) -> Raw:
+    """A paragraph of ``text`` (escaped unless :class:`Raw`)."""
     return Raw(f"<p>{cell(text)}</p>")
 
 
@@ -95,6 +96,7 @@ class Page:
     # -- elements ------------------------------------------------------------------------------------------------
 
     def img(self, path: str | Path, alt: str, cls: str = "fig", width: int | None = None) -> Raw:
+        """An ``<img>`` of the file ``path`` (linked, see :meth:`link`)."""
         w = f' width="{width}"' if width else ""
         return Raw(f'<img class="{cls}" src="{self.link(path)}" alt="{esc(alt)}"{w}>')
 
@@ -106,6 +108,7 @@ class Page:
                    "</figure>")
 
     def figure(self, path: str | Path, caption: str, cls: str = "fig") -> Raw:
+        """An image with a caption under it."""
         return Raw(f"<figure>{self.img(path, caption, cls)}<figcaption>{esc(caption)}</figcaption></figure>")
 
     def markdown(self, text: str, base: str | Path) -> Raw:
@@ -121,6 +124,7 @@ class Page:
         self.sections.append((anchor, title, "\n".join(parts)))
 
     def render(self, intro: str = "") -> str:
+        """The whole page: title, ``intro`` (markup), a link to each section, the sections."""
         nav = " ".join(f'<a href="#{a}">{esc(t)}</a>' for a, t, _ in self.sections)
         body = "\n".join(f'<section id="{a}"><h2>{esc(t)}</h2>\n{b}\n</section>' for a, t, b in self.sections)
         return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -138,7 +142,7 @@ class Page:
 _INLINE = re.compile(r"!\[([^\]]*)\]\(([^)]+)\)|\[([^\]]+)\]\(([^)]+)\)|\*\*(.+?)\*\*|`([^`]+)`")
 
 
-def _inline(text: str, resolve) -> str:
+def _inline(text: str, resolve: Callable[[str], str]) -> str:
     out, pos = [], 0
     for m in _INLINE.finditer(text):
         out.append(html.escape(text[pos : m.start()]))
@@ -157,7 +161,7 @@ def _inline(text: str, resolve) -> str:
     return "".join(out)
 
 
-def markdown_to_html(text: str, resolve=lambda s: quote(s)) -> Raw:
+def markdown_to_html(text: str, resolve: Callable[[str], str] = quote) -> Raw:
     """The small markdown subset the commands' ``--md`` reports use -> HTML.  ``resolve(src)``: a link's URL."""
     blocks: list[str] = []
     lines = text.splitlines()

@@ -98,18 +98,19 @@ def check_audio(path: str | Path | None, max_seconds: float = MAX_SECONDS) -> Pa
     return p
 
 
-def _workdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="vqspeech-app-"))
+def _workdir(root: str | Path | None) -> Path:
+    """A fresh folder for one request's output (under ``root``, the page's own temporary folder)."""
+    return Path(tempfile.mkdtemp(prefix="run-", dir=root))
 
 
 def convert(path: str | Path | None, speaker: str, models: AppModels, max_seconds: float = MAX_SECONDS,
-            ) -> tuple[Path, str]:
-    """Convert the file at ``path`` to ``speaker``; returns ``(wav, one line about it)``.  Raises what
-    ``vqspeech convert`` raises (plus :func:`check_audio`'s refusals)."""
+            workdir: str | Path | None = None) -> tuple[Path, str]:
+    """Convert the file at ``path`` to ``speaker`` into a new folder under ``workdir``; returns ``(wav, one line
+    about it)``.  Raises what ``vqspeech convert`` raises (plus :func:`check_audio`'s refusals)."""
     from vqspeech.speech import commands
 
     src = check_audio(path, max_seconds)
-    out = _workdir() / f"{src.stem}-to-{speaker}.wav"
+    out = _workdir(workdir) / f"{src.stem}-to-{speaker}.wav"
     commands.convert(src, speaker, out, checkpoint=models.vqvae, device=models.device)
     import soundfile as sf
 
@@ -117,18 +118,19 @@ def convert(path: str | Path | None, speaker: str, models: AppModels, max_second
     return out, f"converted {src.name} to {speaker}: {secs:.2f} s at {models.sample_rate} Hz -> {out.name}"
 
 
-def encode(path: str | Path | None, models: AppModels, max_seconds: float = MAX_SECONDS) -> tuple[Path, str]:
+def encode(path: str | Path | None, models: AppModels, max_seconds: float = MAX_SECONDS,
+           workdir: str | Path | None = None) -> tuple[Path, str]:
     """Encode the file at ``path`` into a ``.vqs`` file; returns ``(file, bytes / bits/s / duration line)``."""
     from vqspeech.speech import codec
 
     src = check_audio(path, max_seconds)
-    out = _workdir() / f"{src.stem}{codec.SUFFIX}"
+    out = _workdir(workdir) / f"{src.stem}{codec.SUFFIX}"
     info = codec.encode_file(src, out, checkpoint=models.vqvae, prior=models.prior, device=models.device)
     return out, (f"{out.name}: {info['bytes']} bytes, {info['bits_per_second']:.0f} bits/s, {info['seconds']:.2f} s "
                  f"({info['codes']} codes, entropy model: {info['entropy_model']})")
 
 
-def decode(path: str | Path | None, models: AppModels) -> tuple[Path, str]:
+def decode(path: str | Path | None, models: AppModels, workdir: str | Path | None = None) -> tuple[Path, str]:
     """Decode the ``.vqs`` file at ``path`` (made with this page's VQ-VAE) to a wav; returns ``(wav, line)``."""
     from vqspeech.speech import codec
 
@@ -138,7 +140,7 @@ def decode(path: str | Path | None, models: AppModels) -> tuple[Path, str]:
     if not codec.is_vqs(src):
         raise InputError(f"{src}: not a {codec.SUFFIX} codec file (it is made by the Encode button or "
                          f"`vqspeech encode IN.wav -o OUT{codec.SUFFIX}`)")
-    out = _workdir() / f"{src.stem}.wav"
+    out = _workdir(workdir) / f"{src.stem}.wav"
     codec.decode_file(src, out, checkpoint=models.vqvae, device=models.device)
     import soundfile as sf
 
@@ -167,8 +169,11 @@ def build_app(models: AppModels, max_seconds: float = MAX_SECONDS) -> Any:
     import gradio as gr
 
     default = models.speakers[1] if len(models.speakers) > 1 else (models.speakers or [""])[0]
+    tmp = tempfile.TemporaryDirectory(prefix="vqspeech-app-")  # outputs of this page; removed when it ends
+    work = tmp.name
     entropy = f"the prior {models.prior}" if models.prior else "a unigram table (no prior of this model under ./runs/)"
-    with gr.Blocks(title="vqspeech", analytics_enabled=False) as demo:
+    # Gradio's copies of uploads and outputs are deleted after a day
+    with gr.Blocks(title="vqspeech", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(f"# vqspeech\nModel `{models.vqvae}`: {len(models.speakers)} voices, {models.sample_rate} Hz. "
                     f"Files up to {max_seconds:g} s (longer ones: `vqspeech convert`). Everything runs on this "
                     "machine.")
@@ -184,7 +189,7 @@ def build_app(models: AppModels, max_seconds: float = MAX_SECONDS) -> Any:
                                elem_id="convert-output")
                 dl = gr.File(label="download", interactive=False, elem_id="convert-download")
             status = gr.Textbox(label="status", interactive=False, elem_id="convert-status")
-            go.click(_handled(lambda audio, speaker: convert(audio, speaker, models, max_seconds), 2),
+            go.click(_handled(lambda audio, speaker: convert(audio, speaker, models, max_seconds, work), 2),
                      [src, spk], [out, dl, status], api_name="convert")
         with gr.Tab("Codec"):
             gr.Markdown(f"Encode a recording into a `.vqs` file (codes entropy-coded with {entropy}), then decode "
@@ -198,10 +203,11 @@ def build_app(models: AppModels, max_seconds: float = MAX_SECONDS) -> Any:
             dec = gr.Button("Decode", elem_id="decode-button")
             cout = gr.Audio(type="filepath", label="decoded", interactive=False, buttons=["download"],
                             elem_id="decode-output")
-            enc.click(_handled(lambda audio: encode(audio, models, max_seconds), 1), [csrc], [vqs, cstatus],
+            enc.click(_handled(lambda audio: encode(audio, models, max_seconds, work), 1), [csrc], [vqs, cstatus],
                       api_name="encode")
-            dec.click(_handled(lambda vqs_file: decode(vqs_file, models), 1), [vqs], [cout, cstatus],
+            dec.click(_handled(lambda vqs_file: decode(vqs_file, models, work), 1), [vqs], [cout, cstatus],
                       api_name="decode")
+    demo.vqspeech_workdir = tmp  # kept alive (and its folder with it) as long as the page
     return demo
 
 

@@ -9,6 +9,7 @@ A speech run dir may hold: ``metrics.jsonl``, ``split.json``, ``config.yaml``, `
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter
@@ -188,7 +189,8 @@ class _Sounds:
             return esc("(not written)")
         key = wav.resolve()
         if key not in self.done:
-            name = "spec/" + "_".join(key.parts[-2:]).replace(".", "_") + ".png"
+            tag = hashlib.sha1(str(key).encode()).hexdigest()[:8]  # two files of the same name never collide
+            name = "spec/" + "_".join(key.parts[-2:]).replace(".", "_") + f"-{tag}.png"
             self.done[key] = spectrogram_png(wav, self.page.asset(name))
         return self.page.audio(wav, caption, self.done[key])
 
