@@ -65,8 +65,17 @@ def free_port() -> int:
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
+def loopback_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests to 127.0.0.1/localhost (chromedriver, a local app) never go through an ``http_proxy`` of the
+    environment."""
+    import os
+
+    for key in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(key, ",".join(x for x in (os.environ.get(key), "127.0.0.1,localhost") if x))
+
+
 @contextmanager
-def chromium(tmp_path: Path) -> Iterator[Any]:
+def chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Headless Chromium driven by Selenium (Debian's ``chromium`` + ``chromium-driver``), with the browser's
     console log readable through ``driver.get_log("browser")`` and a fake microphone (a beep) granted to pages.
     Host names other than the loopback do not resolve, so a page that tried to fetch from the network would show
@@ -74,6 +83,7 @@ def chromium(tmp_path: Path) -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
+    loopback_no_proxy(monkeypatch)
     opts = webdriver.ChromeOptions()
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -64,7 +64,7 @@ def test_image_report_page_shows_every_image(tmp_path: Path, monkeypatch: pytest
         assert part in text, part
     assert "http" not in text.replace("http-equiv", "")  # nothing fetched: relative links only
     assert len(list((run / "report_files" / "pairs").glob("*.png"))) == 6  # each original beside its reconstruction
-    with chromium(tmp_path) as driver:
+    with chromium(tmp_path, monkeypatch) as driver:
         media = assert_page_plays(driver, page.resolve().as_uri(), min_img=6 + 3 + 1)
     assert all(u.startswith("file://") for u in media["resources"])
 

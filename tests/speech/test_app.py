@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from helpers import chromium, free_port, run_cli, severe_console, write_tone
+from helpers import chromium, free_port, loopback_no_proxy, run_cli, severe_console, write_tone
 
 from vqspeech.io.checkpoint import read_meta
 
@@ -38,8 +38,9 @@ def _wait_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) 
 
 
 @pytest.fixture()
-def app_url(tiny_model: Path, tmp_path: Path) -> tuple[str, str]:
+def app_url(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
     """The app serving ``tiny_model`` on a free loopback port: ``(url, its log)`` (stopped afterwards)."""
+    loopback_no_proxy(monkeypatch)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADIO_")}  # the app turns analytics off itself
     env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT), GRADIO_TEMP_DIR=str(tmp_path / "gradio"))
@@ -108,7 +109,7 @@ def test_app_converts_in_the_browser_and_over_http(app_url: tuple[str, str], tin
     # 1. through the page: drop a file, pick a voice, press Convert, download the wav; then record one with the
     # browser's microphone (Chromium's fake device) and convert that
     target = speakers[2]
-    with chromium(tmp_path) as driver:
+    with chromium(tmp_path, monkeypatch) as driver:
         driver.get(url)
         _wait_for(driver, "#convert-input input[type=file]", shown=False).send_keys(str(inp))
         driver.find_element(By.CSS_SELECTOR, "#speaker input").click()

@@ -95,7 +95,7 @@ def test_speech_report_page_plays_every_sound(tiny_model: Path, tmp_path: Path, 
     assert text.count('class="spec"') == n_audio  # each player with its spectrogram
     # the corpus originals live outside the run: copied beside the page, linked relatively
     assert (run / "report_files" / "src").is_dir() and "../" not in text
-    with chromium(tmp_path) as driver:
+    with chromium(tmp_path, monkeypatch) as driver:
         media = assert_page_plays(driver, page.resolve().as_uri(), min_audio=n_audio, min_img=n_audio + 3)
     assert all(u.startswith("file://") for u in media["resources"])
     assert {round(a["duration"], 1) for a in media["audio"]} >= {0.3, 0.4}

@@ -80,6 +80,6 @@ def test_video_report_page_plays_every_gif(tmp_path: Path, monkeypatch: pytest.M
         assert im.n_frames == 2 + 3 and im.size == (16, 16)
     # the page sits outside the run dir: the run's files are copied beside it, never linked above its folder
     assert "../" not in text
-    with chromium(tmp_path) as driver:
+    with chromium(tmp_path, monkeypatch) as driver:
         media = assert_page_plays(driver, out.resolve().as_uri(), min_img=2 * len(ROWS) + 2 * 2 + 1)
     assert all(u.startswith("file://") for u in media["resources"])

@@ -215,11 +215,12 @@ def serve(host: str = "127.0.0.1", port: int = 7860, checkpoint: str | Path | No
           max_seconds: float = MAX_SECONDS) -> None:
     """Resolve the models, build the page and serve it on ``host:port`` until interrupted."""
     models = resolve_models(checkpoint, device)
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before Gradio is imported: no usage reports, no version check
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     try:
         import gradio  # noqa: F401
     except ImportError:
         raise VQSpeechError("the app needs Gradio: pip install 'vqspeech[app]'") from None
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     demo = build_app(models, max_seconds)
     progress.warn(f"vqspeech app: http://{host}:{port} (model {models.vqvae}"
                   + (f", codec prior {models.prior}" if models.prior else "") + "); Ctrl-C stops it")
