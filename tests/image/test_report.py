@@ -39,7 +39,7 @@ def make_image_run(root: Path, images: int = 6) -> Path:
                         "num_codes": 16, "recon_bits_per_dim": 6.2, "uniform_prior_bits_per_dim": 0.15,
                         "bits_per_dim_uniform": 6.35, "prior_bits_per_dim": 0.05, "prior_bits_per_code": 2.7,
                         "bits_per_dim_prior": 6.25, "codes_used": 12, "code_perplexity": 9.5, "psnr": 21.9},
-              "vae": {"checkpoint": str(vae / "checkpoints/last.safetensors"), "images": images, "dims": 192,
+              "vae": {"checkpoint": "runs/images_demo_vae/checkpoints/last.safetensors", "images": images, "dims": 192,
                       "recon_bits_per_dim": 6.3, "kl_bits_per_dim": 0.1, "neg_elbo_bits_per_dim": 6.4, "psnr": 20.4}}
     (rep / "evaluate.json").write_text(json.dumps(report))
     (rep / "evaluate.md").write_text(markdown(report))
@@ -67,6 +67,17 @@ def test_image_report_page_shows_every_image(tmp_path: Path, monkeypatch: pytest
     with chromium(tmp_path, monkeypatch) as driver:
         media = assert_page_plays(driver, page.resolve().as_uri(), min_img=6 + 3 + 1)
     assert all(u.startswith("file://") for u in media["resources"])
+
+
+def test_recorded_paths_resolve_from_where_the_demo_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vqspeech.io.html import find_recorded
+
+    run = make_image_run(tmp_path / "repo")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    recorded = "runs/images_demo_vae/checkpoints/last.safetensors"  # evaluate.json's path, relative to the repo
+    assert find_recorded(recorded, run) == run.resolve().parents[1] / recorded
+    assert find_recorded("runs/nowhere.safetensors", run) is None and find_recorded(None, run) is None
 
 
 def test_report_refuses_what_is_not_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vqspeech.io.html import Page, line_plot, para, read_tsv_pairs, table
+from vqspeech.io.html import Page, find_recorded, line_plot, para, read_tsv_pairs, table
 
 CURVES = [  # (run index, metric key, label, axis)
     (0, "bits_per_dim_recon", "VQ-VAE: reconstruction -ln p(x|z) (bits/dim)", 0),
@@ -76,11 +76,10 @@ def _find(run: Path, name: str) -> Path | None:
     return next((p for p in (run / "report" / name, run / name) if p.is_file()), None)
 
 
-def _run_of(checkpoint: str | None) -> Path | None:
-    if not checkpoint:
-        return None
-    run = Path(checkpoint).parents[1] if len(Path(checkpoint).parts) > 2 else None
-    return run if run is not None and run.is_dir() else None
+def _run_of(checkpoint: str | None, run: Path) -> Path | None:
+    """The run dir of a checkpoint ``evaluate.json`` names (``RUN/checkpoints/NAME.safetensors``)."""
+    ck = find_recorded(checkpoint, run)
+    return ck.parents[1] if ck is not None and len(ck.parts) > 2 and ck.parents[1].is_dir() else None
 
 
 def _classes(run: Path) -> list[str]:
@@ -158,7 +157,7 @@ def build(run: Path, page: Page) -> None:
     if grid is not None:
         _reconstructions(page, grid, ev)
     _samples(page, run)
-    vae = _run_of((ev.get("vae") or {}).get("checkpoint"))
+    vae = _run_of((ev.get("vae") or {}).get("checkpoint"), run)
     prior = run.parent / f"{run.name}_prior"
     fig = image_curves([run, vae, prior if prior.is_dir() else None], page.asset("curves.png"))
     if fig is not None:

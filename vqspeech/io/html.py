@@ -224,6 +224,19 @@ def line_plot(series: list[tuple[str, list[float], list[float], int]], out: str 
     return out
 
 
+def find_recorded(path: str | Path | None, run: Path) -> Path | None:
+    """A path a run recorded (a checkpoint in ``evaluate.json``, a corpus root in ``config.yaml``), relative to where
+    the command ran: as given, else from the run dir's grandparent (``runs/NAME/..``, where the demos run); ``None``
+    when neither exists."""
+    if not path:
+        return None
+    p = Path(path)
+    for cand in (p, run.resolve().parents[1] / p) if not p.is_absolute() else (p,):
+        if cand.exists():
+            return cand
+    return None
+
+
 def read_tsv_pairs(path: Path) -> list[tuple[str, str]]:
     """``name<TAB>value`` lines (the demos' ``timings.tsv``); missing file -> ``[]``."""
     if not path.is_file():
@@ -231,4 +244,5 @@ def read_tsv_pairs(path: Path) -> list[tuple[str, str]]:
     return [tuple(x.split("\t", 1)) for x in path.read_text().splitlines() if "\t" in x]  # type: ignore[misc]
 
 
-__all__ = ["Page", "Raw", "cell", "esc", "line_plot", "markdown_to_html", "para", "read_tsv_pairs", "table"]
+__all__ = ["Page", "Raw", "cell", "esc", "find_recorded", "line_plot", "markdown_to_html", "para", "read_tsv_pairs",
+           "table"]

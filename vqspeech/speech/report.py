@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from vqspeech.io.html import Page, Raw, esc, line_plot, para, read_tsv_pairs, table
+from vqspeech.io.html import Page, Raw, esc, find_recorded, line_plot, para, read_tsv_pairs, table
 
 
 def _plt() -> Any:
@@ -210,14 +210,13 @@ def _corpus_paths(run: Path) -> dict[str, Path]:
     root = data.get("root")
     if not root:
         return {}
-    for base in (Path("."), run.resolve().parents[1]):
-        r = base / root if not Path(root).is_absolute() else Path(root)
-        if r.exists():
-            try:
-                return {u.id: Path(u.path) for u in discover(r, data.get("layout", "auto"))}
-            except InputError:
-                return {}
-    return {}
+    r = find_recorded(root, run)
+    if r is None:
+        return {}
+    try:
+        return {u.id: Path(u.path) for u in discover(r, data.get("layout", "auto"))}
+    except InputError:
+        return {}
 
 
 def _split(run: Path) -> dict[str, set[str]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vqspeech.io.html import Page, Raw, esc, line_plot, para, read_tsv_pairs, table
+from vqspeech.io.html import Page, Raw, esc, find_recorded, line_plot, para, read_tsv_pairs, table
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -118,7 +118,7 @@ def _strip_scores(run: Path, page: Page) -> None:
 
 def _curves(run: Path, page: Page, ev: dict[str, Any]) -> None:
     vq = _rows(run / "metrics.jsonl")
-    prior_ck = Path(str(ev.get("checkpoint", ""))) if ev.get("checkpoint") else None
+    prior_ck = find_recorded(ev.get("checkpoint"), run)
     prior = _rows(prior_ck.parents[1] / "metrics.jsonl") if prior_ck and len(prior_ck.parts) > 2 else []
     series = []
     for key, label in (("mse", "VQ-VAE: reconstruction MSE"), ("vq_loss", "VQ-VAE: VQ loss")):
