@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's main command: the whole main job on the embedded demo corpus, ending in runs/demo/report.md.
+# The README's main command: the whole main job on the embedded demo corpus, ending in runs/demo/report.html.
 #   VQSPEECH_DEMO_MINUTES        VQ-VAE training time on this machine (default 30)
 #   VQSPEECH_DEMO_PRIOR_MINUTES  prior training time (default 5)
 #   VQSPEECH_DEMO_EVAL_ITEMS     held-out utterances the judges score at each checkpoint (default 16)
@@ -36,11 +36,14 @@ stage() {  # stage NAME COMMAND...: run and record its wall time
 [ -f demo_corpus/corpus.json ] || stage corpus $V corpus demo demo_corpus
 [ -f $CK ] || stage train $V train recipes/demo.yaml --set data.root=demo_corpus --set "train.max_minutes=$MIN"
 mkdir -p $RUN/convert
-SRC=demo_corpus/f1/f1_000.wav
-convert_all() {
-    for spk in $($V speakers -c $CK); do
-        out=$RUN/convert/f1_000-to-$spk.wav
-        [ -f "$out" ] || $V convert $SRC --speaker "$spk" -o "$out" -c $CK
+convert_all() {  # f1_000 and the first two held-out utterances, each to every speaker (the HTML report's rows)
+    local ids id spk out
+    ids="f1_000 $(.venv/bin/python -c "import json; print(' '.join(json.load(open('$RUN/split.json'))['valid'][:2]))")"
+    for id in $ids; do
+        for spk in $($V speakers -c $CK); do
+            out=$RUN/convert/$id-to-$spk.wav
+            [ -f "$out" ] || $V convert "demo_corpus/${id%_*}/$id.wav" --speaker "$spk" -o "$out" -c $CK
+        done
     done
 }
 stage convert convert_all
@@ -81,4 +84,5 @@ evaluate_all() {  # the judges at the first checkpoint, a third and two thirds i
 }
 stage evaluate evaluate_all
 .venv/bin/python scripts/report.py $RUN runs/demo_prior
-echo "report: $RUN/report.md"
+$V report $RUN
+echo "report: $RUN/report.html (players, spectrograms; opens from disk) and $RUN/report.md"

@@ -23,4 +23,5 @@ $V sample -c $PCK -n 16 -o $RUN/report/samples.png
 .venv/bin/python scripts/report_images.py $RUN runs/images_demo_vae runs/images_demo_prior $RUN/report/curves.png
 { echo "# vqspeech image demo"; echo; cat $RUN/report/evaluate.md; echo; echo "Reconstructions (originals above, decoded below):"; echo; echo "![reconstructions](reconstructions.png)"; echo; echo "PixelCNN prior samples, decoded:"; echo; echo "![samples](samples.png)"; echo; echo "Training curves:"; echo; echo "![training curves](curves.png)"; } \
     > $RUN/report/report.md
-echo "report: $RUN/report/report.md"
+$V report $RUN
+echo "report: $RUN/report.html and $RUN/report/report.md"

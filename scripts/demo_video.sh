@@ -56,4 +56,5 @@ stage sample-forward $V sample -o $FIG/forward.png -c $PCK --context "$EP" --sta
 stage sample-right $V sample -o $FIG/right.png -c $PCK --context "$EP" --start "$START" --actions 'right*10'
 stage sample-episode $V sample -o $FIG/episode.png -c $PCK --context "$EP" --start "$START" --actions-from
 $PY scripts/report_video.py $RUN
-echo "report: $RUN/report.md"
+$V report $RUN
+echo "report: $RUN/report.html and $RUN/report.md"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -86,3 +89,89 @@ def save_toy_prior(path: Path, vqvae: Path, *, log_probs: np.ndarray | None = No
     meta = SpeechMeta(vm.speakers, vm.sample_rate, vm.hop_length, vm.num_codes, model_ref(vqvae), sha256_file(vqvae))
     save_checkpoint(path, prior, {"kind": SPEECH_PRIOR, "config": asdict(cfg), "step": 0, **meta.to_dict()})
     return path
+
+
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def loopback_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests to 127.0.0.1/localhost (chromedriver, a local app) never go through an ``http_proxy`` of the
+    environment."""
+    import os
+
+    for key in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(key, ",".join(x for x in (os.environ.get(key), "127.0.0.1,localhost") if x))
+
+
+@contextmanager
+def chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Headless Chromium driven by Selenium (Debian's ``chromium`` + ``chromium-driver``), with the browser's
+    console log readable through ``driver.get_log("browser")`` and a fake microphone (a beep) granted to pages.
+    Host names other than the loopback do not resolve, so a page that tried to fetch from the network would show
+    it as a console error."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    loopback_no_proxy(monkeypatch)
+    opts = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--autoplay-policy=no-user-gesture-required", "--window-size=1400,1000",
+                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",  # a microphone that beeps
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+                f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        opts.add_argument(arg)
+    opts.binary_location = "/usr/bin/chromium"
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+PAGE_MEDIA = """
+const done = arguments[arguments.length - 1];
+const t0 = Date.now();
+function check() {
+  const audios = [...document.querySelectorAll('audio')];
+  const imgs = [...document.querySelectorAll('img')];
+  const pending = audios.filter(a => !(a.readyState >= 1 || a.error)).length
+                + imgs.filter(i => !i.complete).length;
+  if (pending && Date.now() - t0 < 30000) { setTimeout(check, 100); return; }
+  done({audio: audios.map(a => ({src: a.currentSrc || a.src, duration: a.duration,
+                                 error: a.error ? a.error.code : null})),
+        img: imgs.map(i => ({src: i.currentSrc || i.src, width: i.naturalWidth})),
+        resources: performance.getEntriesByType('resource').map(r => r.name)});
+}
+check();
+"""
+
+
+def page_media(driver: Any) -> dict[str, Any]:
+    """Wait (up to 30 s) until every ``<audio>`` has its metadata (or failed) and every ``<img>`` finished; return
+    their durations, natural widths and the URLs the page fetched."""
+    driver.set_script_timeout(40)
+    return driver.execute_async_script(PAGE_MEDIA)
+
+
+def severe_console(driver: Any) -> list[str]:
+    """The browser console's SEVERE messages since the last call."""
+    return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def assert_page_plays(driver: Any, url: str, min_audio: int = 0, min_img: int = 1) -> dict[str, Any]:
+    """Open ``url``; assert every audio element loads (duration > 0), every image decodes (naturalWidth > 0), no
+    console errors and no fetch beyond ``file://``/loopback.  Returns what :func:`page_media` saw."""
+    driver.get(url)
+    media = page_media(driver)
+    assert len(media["audio"]) >= min_audio, media["audio"]
+    assert len(media["img"]) >= min_img, media["img"]
+    bad_audio = [a for a in media["audio"] if a["error"] is not None or not a["duration"] or a["duration"] <= 0]
+    assert not bad_audio, bad_audio
+    bad_img = [i for i in media["img"] if not i["width"]]
+    assert not bad_img, bad_img
+    foreign = [u for u in media["resources"] if not u.startswith(("file://", "http://127.0.0.1", "data:"))]
+    assert not foreign, foreign
+    assert not severe_console(driver)
+    return media

@@ -419,6 +419,30 @@ def corpus_prompts(
     run(out, sounds=sounds, min_seconds=min_seconds)
 
 
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="run directory (e.g. runs/demo, runs/images_demo, runs/maze)")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="the page (default RUN_DIR/report.html)")] = None,
+) -> None:
+    """A self-contained HTML page of a run: tables, curves, audio players, images, GIFs (opens from disk)."""
+    from vqspeech.reports import write_report
+
+    progress.say(f"report: {write_report(run_dir, out)}")
+
+
+@app.command("app")
+def app_(
+    host: Annotated[str, typer.Option(help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 7860,
+    checkpoint: Ckpt = None,
+    device: Device = "auto",
+) -> None:
+    """A local web page (extra `app`): convert a recording to a voice of the model, encode/decode .vqs files."""
+    from vqspeech.speech.app import serve
+
+    serve(host, port, checkpoint, device=device)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -28,7 +28,10 @@ def _checked(path: str | Path) -> Path:
 
 
 def _unreadable(p: Path, exc: Exception) -> AudioError:
-    return AudioError(f"{p}: not a readable audio file ({str(exc).splitlines()[0][:120]})")
+    # the reader's reason, with the path it repeats shortened to the file's name (the line starts with the path),
+    # so a long path does not push the reason past the cut and the line does not depend on the folder
+    reason = (str(exc).splitlines() or [""])[0].replace(str(p), p.name)
+    return AudioError(f"{p}: not a readable audio file ({reason[:120]})")
 
 
 def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
