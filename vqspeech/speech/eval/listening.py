@@ -163,37 +163,44 @@ def unseen_conversions(
     return out
 
 
+def _fmt(value: float | None, spec: str) -> str:
+    return "–" if value is None or value != value else format(value, spec)
+
+
 def markdown(report: dict[str, Any]) -> str:
-    """The report as a markdown table."""
+    """The report as a markdown table (a value that is not a number, ``null`` in the JSON, shows as "–")."""
     cs = report["conversion_speaker"]
     rows = [
         ("held-out utterances", f"{len(report['utterances'])} ({report['split']})"),
-        ("conversion: identified as target / as source", f"{cs['identified_as_target']:.0%} / "
-                                                          f"{cs['identified_as_source']:.0%}"),
-        ("conversion: closer to target than source", f"{cs['closer_to_target']:.0%}"),
-        ("conversion: similarity to target / source", f"{cs['similarity_target']:.3f} / {cs['similarity_source']:.3f}"),
+        ("conversion: identified as target / as source", f"{_fmt(cs['identified_as_target'], '.0%')} / "
+                                                          f"{_fmt(cs['identified_as_source'], '.0%')}"),
+        ("conversion: closer to target than source", f"{_fmt(cs['closer_to_target'], '.0%')}"),
+        ("conversion: similarity to target / source",
+         f"{_fmt(cs['similarity_target'], '.3f')} / {_fmt(cs['similarity_source'], '.3f')}"),
         ("speaker identification: originals / reconstructions",
-         f"{report['original_identification']:.0%} / {report['reconstruction_identification']:.0%}"),
+         f"{_fmt(report['original_identification'], '.0%')} / "
+         f"{_fmt(report['reconstruction_identification'], '.0%')}"),
     ]
     if "wer_original" in report:
         rows.append(("word error: originals / reconstructions / conversions",
-                     f"{report['wer_original']:.0%} / {report['wer_reconstruction']:.0%} / "
-                     f"{report['wer_conversion']:.0%}"))
-    rows.append(("log-mel distance of reconstructions", f"{report['log_mel_distance_db']:.2f} dB"))
+                     f"{_fmt(report['wer_original'], '.0%')} / {_fmt(report['wer_reconstruction'], '.0%')} / "
+                     f"{_fmt(report['wer_conversion'], '.0%')}"))
+    rows.append(("log-mel distance of reconstructions", f"{_fmt(report['log_mel_distance_db'], '.2f')} dB"))
     if "stoi" in report:
-        rows.append(("STOI / wide-band PESQ of reconstructions", f"{report['stoi']:.3f} / {report['pesq_wb']:.2f}"))
+        rows.append(("STOI / wide-band PESQ of reconstructions", f"{_fmt(report['stoi'], '.3f')} / {_fmt(report['pesq_wb'], '.2f')}"))
     if "unseen" in report:
         u = report["unseen"]
         rows.append((f"unseen speakers ({len(u['utterances'])} utterances x {len(u['voices'])} voices): "
                      "identified as target / closer to target",
-                     f"{u['identified_as_target']:.0%} / {u['closer_to_target']:.0%}"))
+                     f"{_fmt(u['identified_as_target'], '.0%')} / {_fmt(u['closer_to_target'], '.0%')}"))
         if "wer_original" in u:
             rows.append(("unseen speakers: word error of originals / conversions",
-                         f"{u['wer_original']:.0%} / {u['wer_conversion']:.0%}"))
+                         f"{_fmt(u['wer_original'], '.0%')} / {_fmt(u['wer_conversion'], '.0%')}"))
     rows += [
-        ("code agreement: conversion re-encoded vs source", f"{report['code_agreement_conversion']:.1%}"),
-        ("code agreement: reconstruction re-encoded vs source", f"{report['code_agreement_reconstruction']:.1%}"),
+        ("code agreement: conversion re-encoded vs source", f"{_fmt(report['code_agreement_conversion'], '.1%')}"),
+        ("code agreement: reconstruction re-encoded vs source", f"{_fmt(report['code_agreement_reconstruction'], '.1%')}"),
         ("bitrate of the codes",
-         f"{report['bits_per_s']:.0f} bits/s (uniform bound {report['uniform_bits_per_s']:.0f})"),
+         f"{_fmt(report['bits_per_s'], '.0f')} bits/s "
+         f"(uniform bound {_fmt(report['uniform_bits_per_s'], '.0f')})"),
     ]
     return "| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n"
