@@ -79,3 +79,18 @@ def test_evaluate_unseen_speakers_without_transcripts(tiny_model: Path, demo_cor
     assert 0 <= u["identified_as_target"] <= 1 and 0 <= u["closer_to_target"] <= 1 and "wer_original" not in u
     code, _, err = run_cli([*args[:-3], "--unseen", str(tmp_path / "nothing")], monkeypatch, capsys)
     assert code == 2 and "nothing" in err
+
+
+def test_markdown_shows_values_that_are_not_numbers() -> None:
+    """A JSON report with null (or NaN) values renders ("–") instead of crashing the markdown and HTML reports."""
+    from vqspeech.speech.eval.listening import markdown
+
+    r = {"utterances": ["a"], "split": "x", "original_identification": 1.0, "reconstruction_identification": None,
+         "conversion_speaker": {"identified_as_target": 0.5, "identified_as_source": None, "closer_to_target": 1.0,
+                                "similarity_target": 0.5, "similarity_source": 0.4},
+         "wer_original": 0.3, "wer_reconstruction": None, "wer_conversion": float("nan"), "log_mel_distance_db": 9.0,
+         "code_agreement_conversion": 0.2, "code_agreement_reconstruction": 0.3, "bits_per_s": 100.0,
+         "uniform_bits_per_s": 200.0}
+    md = markdown(r)
+    assert "| word error: originals / reconstructions / conversions | 30% / – / – |" in md
+    assert "| conversion: identified as target / as source | 50% / – |" in md

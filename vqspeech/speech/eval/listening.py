@@ -187,7 +187,8 @@ def markdown(report: dict[str, Any]) -> str:
                      f"{_fmt(report['wer_conversion'], '.0%')}"))
     rows.append(("log-mel distance of reconstructions", f"{_fmt(report['log_mel_distance_db'], '.2f')} dB"))
     if "stoi" in report:
-        rows.append(("STOI / wide-band PESQ of reconstructions", f"{_fmt(report['stoi'], '.3f')} / {_fmt(report['pesq_wb'], '.2f')}"))
+        rows.append(("STOI / wide-band PESQ of reconstructions",
+                     f"{_fmt(report['stoi'], '.3f')} / {_fmt(report['pesq_wb'], '.2f')}"))
     if "unseen" in report:
         u = report["unseen"]
         rows.append((f"unseen speakers ({len(u['utterances'])} utterances x {len(u['voices'])} voices): "
@@ -198,7 +199,8 @@ def markdown(report: dict[str, Any]) -> str:
                          f"{_fmt(u['wer_original'], '.0%')} / {_fmt(u['wer_conversion'], '.0%')}"))
     rows += [
         ("code agreement: conversion re-encoded vs source", f"{_fmt(report['code_agreement_conversion'], '.1%')}"),
-        ("code agreement: reconstruction re-encoded vs source", f"{_fmt(report['code_agreement_reconstruction'], '.1%')}"),
+        ("code agreement: reconstruction re-encoded vs source",
+         f"{_fmt(report['code_agreement_reconstruction'], '.1%')}"),
         ("bitrate of the codes",
          f"{_fmt(report['bits_per_s'], '.0f')} bits/s "
          f"(uniform bound {_fmt(report['uniform_bits_per_s'], '.0f')})"),
