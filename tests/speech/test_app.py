@@ -161,6 +161,13 @@ def test_app_converts_in_the_browser_and_over_http(app_url: tuple[str, str], tin
                            "`vqspeech convert speech.wav"), line
     _, line = client.predict(handle_file(str(bad / "notes.txt")), api_name="/decode")
     assert line.startswith("error: notes.txt: not a .vqs codec file"), line
+    # 4. enroll: a new voice from uploaded recordings comes back as a checkpoint that knows it
+    voice = [write_tone(tmp_path / "anna" / f"a{i}.wav", 3.0, sr, freq=180.0 + 20 * i) for i in range(2)]
+    ckpt, line = client.predict([handle_file(str(v)) for v in voice], "anna", 20, api_name="/enroll")
+    assert Path(ckpt).name == "anna.safetensors" and line.startswith("enrolled anna from 2 file(s), 6.0 s"), line
+    assert read_meta(ckpt)["speakers"] == [*speakers, "anna"]
+    _, line = client.predict([handle_file(str(v)) for v in voice], speakers[0], 20, api_name="/enroll")
+    assert line.startswith(f"error: '{speakers[0]}' is already a voice"), line
 
 
 def test_app_finds_the_newest_model_under_runs_or_says_how_to_get_one(

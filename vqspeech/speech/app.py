@@ -10,8 +10,9 @@ Bad input (not audio, shorter than one code frame, longer than ``max_seconds``) 
 the command line prints, naming the uploaded file.  The page binds to 127.0.0.1 unless told otherwise, Gradio's
 analytics are off and nothing is fetched at run time (the page's fonts and scripts come from the local server).
 
-Enroll (a new target voice from a minute of someone's recordings) joins this page when the speech family gets
-``vqspeech enroll``; there is no tab for it before then.
+* **Enroll**: a new voice from about a minute of one person's recordings (several files), fitted with the rest of
+  the model frozen (:func:`vqspeech.speech.commands.enroll`, as ``vqspeech enroll``); the page hands back the new
+  checkpoint to download (``vqspeech app -c NEW.safetensors`` or ``convert -c NEW.safetensors`` then use it).
 """
 
 from __future__ import annotations
@@ -72,14 +73,22 @@ def resolve_models(checkpoint: str | Path | None = None, device: str = "auto") -
         raise CheckpointError(f"{ckpt}: is a {meta.get('kind')} checkpoint; the app needs a {SPEECH_VQVAE} "
                               "(e.g. runs/demo/checkpoints/last.safetensors)")
     sm = SpeechMeta.of(meta, str(ckpt))
-    return AppModels(ckpt, find_prior(ckpt), list(sm.speakers), sm.sample_rate, sm.hop_length, device)
+    prior = find_prior(ckpt)
+    if prior is None:  # a shipped VQ-VAE comes with the prior of its codec
+        from vqspeech.io.shipped import shipped_models
+
+        prior = next((m.files[SPEECH_PRIOR] for m in shipped_models()
+                      if m.files.get(SPEECH_VQVAE) == ckpt and SPEECH_PRIOR in m.files), None)
+    return AppModels(ckpt, prior, list(sm.speakers), sm.sample_rate, sm.hop_length, device)
 
 
-def error_line(exc: Exception, upload: str | Path | None = None) -> str:
-    """The CLI's one line for ``exc``; the upload's temporary path is shown as the file's own name."""
+def error_line(exc: Exception, upload: str | Path | list[str] | None = None) -> str:
+    """The CLI's one line for ``exc``; an upload's temporary path (or each of several) is shown as the file's own
+    name."""
     msg = str(exc)
-    if upload:
-        msg = msg.replace(str(upload), Path(upload).name)
+    for u in (upload if isinstance(upload, list) else [upload]):
+        if u:
+            msg = msg.replace(str(u), Path(u).name)
     return f"error: {msg}"
 
 
@@ -147,6 +156,23 @@ def decode(path: str | Path | None, models: AppModels, workdir: str | Path | Non
     return out, f"decoded {src.name}: {sf.info(str(out)).duration:.2f} s -> {out.name}"
 
 
+def enroll(paths: list[str] | None, name: str, models: AppModels, steps: int = 300,
+           workdir: str | Path | None = None) -> tuple[Path, str]:
+    """Enroll ``name`` from the uploaded recordings ``paths`` into a new checkpoint under ``workdir``; returns
+    ``(checkpoint, one line about the fit)``.  Raises what ``vqspeech enroll`` raises."""
+    from vqspeech.speech import commands
+
+    if not paths:
+        raise InputError("no recordings: upload one or more files of the new voice (about a minute or more)")
+    name = (name or "").strip()
+    out = _workdir(workdir) / f"{name or 'voice'}.safetensors"
+    r = commands.enroll(name, [Path(p) for p in paths], out, checkpoint=models.vqvae, steps=int(steps),
+                        device=models.device)
+    return out, (f"enrolled {name} from {len(paths)} file(s), {r['seconds']:.1f} s (NLL {r['nll_bits_start']:.2f} "
+                 f"-> {r['nll_bits_end']:.2f} bits/sample): download {out.name} and run "
+                 f"`vqspeech app -c {out.name}` or `vqspeech convert IN.wav --speaker {name} -c {out.name}`")
+
+
 def _handled(fn: Any, n_out: int) -> Any:
     """``fn(upload, ...) -> (file, line)`` for Gradio: the file goes to ``n_out`` outputs and the line to the status
     box; a :class:`VQSpeechError` becomes the CLI's ``error: ...`` line there (outputs emptied), not a traceback."""
@@ -164,7 +190,7 @@ def _handled(fn: Any, n_out: int) -> Any:
 
 def build_app(models: AppModels, max_seconds: float = MAX_SECONDS) -> Any:
     """The Gradio ``Blocks`` of the page (not launched).  API names: ``convert(audio, speaker)``,
-    ``encode(audio)``, ``decode(vqs)``."""
+    ``encode(audio)``, ``decode(vqs)``, ``enroll(files, name, steps)``."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     import gradio as gr
 
@@ -207,6 +233,19 @@ def build_app(models: AppModels, max_seconds: float = MAX_SECONDS) -> Any:
                       api_name="encode")
             dec.click(_handled(lambda vqs_file: decode(vqs_file, models, work), 1), [vqs], [cout, cstatus],
                       api_name="decode")
+        with gr.Tab("Enroll"):
+            gr.Markdown("A new voice from about a minute or more of one person's recordings: the model stays as it "
+                        "is, only the new voice is fitted (a few minutes on 2 CPU cores).")
+            with gr.Row():
+                efiles = gr.File(file_count="multiple", label="recordings of one person", elem_id="enroll-files")
+                with gr.Column():
+                    ename = gr.Textbox(label="name of the new voice", elem_id="enroll-name")
+                    esteps = gr.Slider(20, 1000, value=300, step=10, label="steps", elem_id="enroll-steps")
+                    ego = gr.Button("Enroll", variant="primary", elem_id="enroll-button")
+            eout = gr.File(label="new checkpoint", interactive=False, elem_id="enroll-output")
+            estatus = gr.Textbox(label="status", interactive=False, elem_id="enroll-status")
+            ego.click(_handled(lambda files, name, steps: enroll(files, name, models, steps, work), 1),
+                      [efiles, ename, esteps], [eout, estatus], api_name="enroll")
     demo.vqspeech_workdir = tmp  # kept alive (and its folder with it) as long as the page
     return demo
 
@@ -229,5 +268,6 @@ def serve(host: str = "127.0.0.1", port: int = 7860, checkpoint: str | Path | No
                         footer_links=[])
 
 
-__all__ = ["AppModels", "MAX_SECONDS", "build_app", "check_audio", "convert", "decode", "encode", "error_line",
+__all__ = ["AppModels", "MAX_SECONDS", "build_app", "check_audio", "convert", "decode", "encode", "enroll",
+           "error_line",
            "find_prior", "resolve_models", "serve"]
