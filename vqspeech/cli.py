@@ -280,11 +280,12 @@ def phoneme_eval(
     json_: Annotated[Path | None, typer.Option("--json", help="write the metrics as JSON")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="write a code x phone heat map (PNG)")] = None,
     baseline: Annotated[bool, typer.Option(help="also score MFCC k-means codes (same K and rate)")] = False,
+    device: Device = "auto",
 ) -> None:
     """Score codes against phone alignments (many-to-one accuracy, purity, PNMI, bitrate...)."""
     from vqspeech.speech.commands import phoneme_eval as run
 
-    run(inputs, alignments, checkpoint=checkpoint, json_path=json_, plot_path=plot, baseline=baseline)
+    run(inputs, alignments, checkpoint=checkpoint, json_path=json_, plot_path=plot, baseline=baseline, device=device)
 
 
 @app.command()

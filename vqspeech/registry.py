@@ -29,7 +29,9 @@ class Kind:
     role: ``vqvae`` (an autoencoder with codes), ``prior`` (a model over codes) or ``vae``.
     config: the recipe's dataclass schema.
     build: ``build(config, meta) -> nn.Module``, an untrained model from a config and checkpoint metadata.
-    task: ``task(config, run_dir) -> Task`` for :func:`vqspeech.train.loop.train`.
+    task: ``task(config, run_dir, device) -> Task`` for :func:`vqspeech.train.loop.train`; ``device`` (a
+        ``torch.device`` from :func:`vqspeech.device.pick_device`) is where the task runs trained models over
+        its data (a prior encoding its corpus).
     commands: the family's command module (``encode``, ``decode``, ``sample``, ``evaluate``... functions).
     """
 
@@ -38,7 +40,7 @@ class Kind:
     role: str
     config: type
     build: Callable[[Any, dict[str, Any]], nn.Module]
-    task: Callable[[Any, Path], Any]
+    task: Callable[[Any, Path, Any], Any]
     commands: str
 
 

@@ -200,19 +200,6 @@ def test_prior_refuses_speakers_it_cannot_map(tiny_model: Path, demo_corpus: Pat
           device="cpu")
 
 
-def test_device_under_torchrun_uses_local_rank(monkeypatch: pytest.MonkeyPatch) -> None:
-    from vqspeech.device import pick_device
-    from vqspeech.errors import InputError
-
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setenv("LOCAL_RANK", "1")
-    assert pick_device("cuda") == torch.device("cuda", 1) and pick_device("auto") == torch.device("cuda", 1)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert pick_device("auto") == torch.device("cpu")
-    with pytest.raises(InputError, match="no CUDA GPU"):
-        pick_device("cuda")
-
-
 def test_chunked_encode_is_exact_with_a_640x_stride_list() -> None:
     """The 25 Hz encoder (strides 2,2,2,2,2,4,5): chunked and batched codes equal whole-file codes."""
     from vqspeech.speech.config import VQVAEModel

@@ -185,3 +185,18 @@ def test_paper_shapes_84_to_21() -> None:
     lat = g.encode(clip[:, 0])
     assert lat.shape == (1, 3) and g.quantizer.num_codes == 512  # 3 x 9 bits = 27 bits per frame
 
+
+
+def test_prior_task_encodes_its_corpus_on_the_device_it_is_given(maze16: Path, tiny_vqvae: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--device cpu`` is honoured with CUDA available (mocked: moving the VQ-VAE to CUDA would fail here)."""
+    from tests.video.conftest import TINY_PRIOR
+    from vqspeech import registry
+    from vqspeech.device import pick_device
+    from vqspeech.verbs import load_recipe
+
+    cfg = load_recipe("recipes/maze_video.yaml", [f"data.root={maze16}", f"data.vqvae={tiny_vqvae}", *TINY_PRIOR])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    task = registry.get(cfg.task).task(cfg, tmp_path, pick_device("cpu"))
+    assert task.device == torch.device("cpu")
+    assert task.codes.shape[1:] == (4, 4)

@@ -9,11 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from vqspeech.device import pick_device
 from vqspeech.errors import InputError
 from vqspeech.image.config import IMAGE_PRIOR, IMAGE_VAE, IMAGE_VQVAE
 from vqspeech.image.data import load_images
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid
-from vqspeech.image.inference import _device, decode_codes, resolve_labels, sample_codes
+from vqspeech.image.inference import decode_codes, resolve_labels, sample_codes
 from vqspeech.io.atomic import atomic_write, write_json
 from vqspeech.io.paths import output_is_file, require_inputs, require_parents
 
@@ -55,7 +56,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
 
     require_inputs([input])
     require_parents([json_path, md_path])
-    dev = _device(device)
+    dev = pick_device(device)
     ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE, IMAGE_VAE))
     model, meta = load_model(ckpt, expect=(IMAGE_VQVAE, IMAGE_VAE))
     size = int(meta["image_size"])
@@ -122,7 +123,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
                            "classes": meta["classes"], "image_size": meta["image_size"]})
     writer = TokenWriter(out, fmt, rank=shard_index or 0, columns=[("label", pa.int64()), ("path", pa.string())])
     done = writer.done_ids()
-    dev = _device(device)
+    dev = pick_device(device)
     written = skipped = 0
     for item in inputs:
         images = load_images(item, split or "all", image_size=int(meta["image_size"]))
@@ -168,7 +169,7 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
         if len(r["shape"]) != 2:
             raise InputError(f"{tokens}: item {r['id']!r} has codes of shape {r['shape']}, not an image code map")
     codes = np.stack([np.asarray(r["codes"], np.int64).reshape(r["shape"]) for r in rows])
-    images = decode_codes(model, codes, device=_device(device))
+    images = decode_codes(model, codes, device=pick_device(device))
     if not single:
         out.mkdir(exist_ok=True)
     paths = [out] if single else [out / (re.sub(r"[^\w.-]", "_", r["id"]) + ".png") for r in rows]
@@ -216,7 +217,7 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, vqvae: str 
         raise InputError(f"--ncol must be >= 1, not {ncol}")
     if temperature < 0:
         raise InputError(f"--temperature must be >= 0, not {temperature}")
-    dev = _device(device)
+    dev = pick_device(device)
     pc = _checkpoint(checkpoint, (IMAGE_PRIOR,), hint="vqspeech train recipes/images_demo_prior.yaml")
     prior, pmeta = load_model(pc, expect=IMAGE_PRIOR)
     vq_path = Path(vqvae) if vqvae is not None else Path(pmeta["vqvae_path"])

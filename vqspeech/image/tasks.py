@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vqspeech.device import pick_device
 from vqspeech.errors import InputError
 from vqspeech.image.config import (
     IMAGE_PRIOR,
@@ -52,8 +53,11 @@ class _ImageTask:
 
     kind = ""
 
-    def __init__(self, config: Any, run_dir: Path) -> None:
+    def __init__(self, config: Any, run_dir: Path, device: str | torch.device = "auto") -> None:
+        """``device``: where the task encodes its corpus with a trained model (``--device``; a prior task's
+        codes), by :func:`vqspeech.device.pick_device`."""
         self.config, self.run_dir = config, Path(run_dir)
+        self.device = pick_device(device)
         self._train: ImageSet | None = None
         self._valid: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -178,8 +182,8 @@ class ImagePriorTask(_ImageTask):
 
     kind = IMAGE_PRIOR
 
-    def __init__(self, config: ImagePriorConfig, run_dir: Path) -> None:
-        super().__init__(config, run_dir)
+    def __init__(self, config: ImagePriorConfig, run_dir: Path, device: str | torch.device = "auto") -> None:
+        super().__init__(config, run_dir, device)
         self._codes: np.ndarray | None = None
         self._vq: tuple[ImageVQVAE, dict[str, Any], str] | None = None
         self._valid_codes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -202,7 +206,7 @@ class ImagePriorTask(_ImageTask):
 
     def _encode(self, images: ImageSet | np.ndarray) -> np.ndarray:
         model = self.vqvae[0]
-        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        dev = self.device
         model.to(dev)
         n = len(images)
         out = np.empty((n, *model.latent_shape), dtype=np.int16)
@@ -263,7 +267,7 @@ class ImagePriorTask(_ImageTask):
         """Held-out ``(codes, labels, -ln p(x|z_q) per image)`` under the VQ-VAE (computed once)."""
         if self._valid_codes is None:
             x, y = self.valid_set()
-            res = evaluate_vqvae(self.vqvae[0], x, y, device="cuda" if torch.cuda.is_available() else "cpu")
+            res = evaluate_vqvae(self.vqvae[0], x, y, device=self.device)
             nll_x = res["recon_bits_per_dim"] if "recon_bits_per_dim" in res else float("nan")
             self._valid_codes = (res["codes"], y, np.full(len(y), nll_x))
         return self._valid_codes

@@ -273,9 +273,11 @@ def speakers(checkpoint: str | Path | None = None) -> list[str]:
 def phoneme_eval(
     inputs: str | Path, alignments: str | Path, *, checkpoint: str | Path | None = None,
     json_path: str | Path | None = None, plot_path: str | Path | None = None, baseline: bool = False,
+    device: str = "auto",
 ) -> dict[str, Any]:
-    """Score a token dataset (or audio encoded with ``checkpoint``) against TextGrids in ``alignments``, matched
-    by utterance id.  ``baseline``: the same metrics for MFCC k-means codes at the same K and frame rate."""
+    """Score a token dataset (or audio encoded with ``checkpoint`` on ``device``) against TextGrids in
+    ``alignments``, matched by utterance id.  ``baseline``: the same metrics for MFCC k-means codes at the same
+    K and frame rate."""
     from vqspeech.speech.eval.phonetic import compute_metrics, format_table, gather, mfcc_kmeans_codes, plot_heatmap
 
     src, ali = Path(inputs), Path(alignments)
@@ -291,10 +293,12 @@ def phoneme_eval(
         sr, hop, k = meta["sample_rate"], meta["hop_length"], meta["num_codes"]
     else:
         model, vmeta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
+        dev = pick_device(device)
+        model.to(dev)
         utts = expand_inputs([src])
         audios = [load_audio(u.path, vmeta.sample_rate) for u in utts]
         rows = [{"id": u.id, "path": u.path, "num_samples": len(a), "trim_offset": 0, "codes": c}
-                for u, a, c in zip(utts, audios, encode_audio(model, audios), strict=True)]
+                for u, a, c in zip(utts, audios, encode_audio(model, audios, device=dev), strict=True)]
         sr, hop, k = vmeta.sample_rate, vmeta.hop_length, vmeta.num_codes
     utts_scored, problems = gather(rows, ali, sr, hop)
     for p in problems:

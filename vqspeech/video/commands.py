@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 
 from vqspeech import progress
+from vqspeech.device import pick_device
 from vqspeech.errors import InputError
 from vqspeech.io.atomic import write_json
 from vqspeech.io.paths import output_is_file, require_inputs, require_parents
 from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE
 from vqspeech.video.data.episodes import EpisodeSet, list_episodes, parse_actions, read_episode, read_meta
-from vqspeech.video.inference import _device, decode_frames, encode_frames, rollout
+from vqspeech.video.inference import decode_frames, encode_frames, rollout
 
 HINT = "vqspeech train recipes/maze.yaml"
 PRIOR_HINT = "vqspeech train recipes/maze_video.yaml"
@@ -131,7 +132,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
         raise InputError(f"--shard-index must be in [0, {num_shards}) when --num-shards is {num_shards}")
     ckpt = _checkpoint(checkpoint, (VIDEO_VQVAE,))
     model, meta = load_model(ckpt, expect=VIDEO_VQVAE)
-    dev = _device(device)
+    dev = pick_device(device)
     eps = expand_episodes(inputs, split)[shard_index::num_shards]
     out = prepare_output(out)
     write_token_meta(out, {"kind": VIDEO_VQVAE, "format": fmt, "model_path": str(ckpt),
@@ -191,7 +192,7 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
             raise InputError(f"{tokens}: item {r['id']!r} has codes of shape {shape}, not [T, h, w] (a video model's "
                              "codes)")
         codes = np.asarray(r["codes"], np.int64).reshape(shape)
-        video = decode_frames(model, codes, device=_device(device))
+        video = decode_frames(model, codes, device=pick_device(device))
         base = out.with_name(out.stem) if single else out / str(r["id"]).replace("/", "_")
         if not single:
             out.mkdir(exist_ok=True)
@@ -237,7 +238,7 @@ def sample_global(out: str | Path, checkpoint: str | Path | None = None, *, vqva
     if n < 1:
         raise InputError(f"-n must be >= 1, not {n}")
     base = sample_base(out, (".png", ".npz"))
-    dev = _device(device)
+    dev = pick_device(device)
     model, gmeta, vq, _ = _models(checkpoint, vqvae, kind=VIDEO_GLOBAL)
     gen = torch.Generator().manual_seed(seed)
     latents = torch.randint(0, model.num_codes, (n, model.num_latents), generator=gen)
@@ -291,7 +292,7 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: st
     if (actions is None) == (not actions_from):
         raise InputError("sample: give exactly one of --actions forward,... or --actions-from (the episode's own)")
     base = sample_base(out)
-    dev = _device(device)
+    dev = pick_device(device)
     prior, pmeta, vq, vmeta = _models(checkpoint, vqvae)
     ep = read_episode(context, num_actions=len(pmeta["actions"]), frame_size=int(pmeta["frame_size"]))
     if start < 0 or start + context_frames > len(ep):
@@ -348,7 +349,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
     require_parents([json_path, md_path, out_dir])
     if context < 1 or steps < 1:
         raise InputError("--context and --steps must be >= 1")
-    dev = _device(device)
+    dev = pick_device(device)
     ckpt = _checkpoint(checkpoint, (VIDEO_PRIOR, VIDEO_VQVAE), hint=PRIOR_HINT)
     prior = None
     if read_meta(ckpt).get("kind") == VIDEO_PRIOR:
@@ -372,7 +373,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
     if len(video) == 0:
         raise InputError(f"{input}: no episode has {context + steps} frames (--context {context} + --steps {steps})")
     res = evaluate_rollouts(vq, prior, video, acts, context=context, steps=steps, temperature=temperature,
-                            seed=seed, device=str(dev))
+                            seed=seed, device=dev)
     report: dict[str, Any] = {"input": str(input), "checkpoint": str(ckpt), "windows": res["windows"],
                               "context": context, "steps": steps, "temperature": temperature,
                               "psnr": res["psnr"], "ssim": res["ssim"]}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from vqspeech.video.inference import decode_frames, encode_frames, rollout, teacher_forced
 from vqspeech.video.models import FrameVQVAE, VideoPrior
@@ -74,7 +75,7 @@ def windows(videos: list[np.ndarray], actions: list[np.ndarray], length: int, ma
 
 def evaluate_rollouts(vq: FrameVQVAE, prior: VideoPrior | None, video: np.ndarray, actions: np.ndarray, *,
                       context: int = 6, steps: int = 10, temperature: float = 0.0, seed: int = 0,
-                      device: str = "cpu") -> dict[str, Any]:
+                      device: str | torch.device = "cpu") -> dict[str, Any]:
     """Per-step PSNR/SSIM of every method (``METHODS``; only ``ceiling`` and ``copy_last`` without a prior) on
     windows ``video [N, context + steps, H, W, 3]`` with ``actions [N, context + steps]``.
 

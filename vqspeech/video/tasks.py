@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vqspeech.device import pick_device
 from vqspeech.errors import InputError
 from vqspeech.video.config import (
     VIDEO_GLOBAL,
@@ -58,8 +59,11 @@ def build_global(config: VideoGlobalConfig, meta: dict[str, Any]) -> GlobalVQVAE
 class _VideoTask:
     kind = ""
 
-    def __init__(self, config: Any, run_dir: Path) -> None:
+    def __init__(self, config: Any, run_dir: Path, device: str | torch.device = "auto") -> None:
+        """``device``: where the task encodes its corpus with a trained model (``--device``; a prior task's
+        codes), by :func:`vqspeech.device.pick_device`."""
         self.config, self.run_dir = config, Path(run_dir)
+        self.device = pick_device(device)
         self._train: FrameStore | None = None
         self._valid: FrameStore | None = None
 
@@ -152,8 +156,8 @@ class VideoPriorTask(_VideoTask):
 
     kind = VIDEO_PRIOR
 
-    def __init__(self, config: VideoPriorConfig, run_dir: Path) -> None:
-        super().__init__(config, run_dir)
+    def __init__(self, config: VideoPriorConfig, run_dir: Path, device: str | torch.device = "auto") -> None:
+        super().__init__(config, run_dir, device)
         self._vq: tuple[FrameVQVAE, dict[str, Any], str] | None = None
         self._codes: np.ndarray | None = None
         self._valid_codes: np.ndarray | None = None
@@ -181,8 +185,7 @@ class VideoPriorTask(_VideoTask):
         cache = self.run_dir / "cache" / f"codes-{name}-{sha[:16]}-{len(store.frames)}.npy"
         if cache.exists():
             return np.load(cache)
-        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        codes = encode_frames(self.vqvae[0], store.frames, device=dev).astype(np.int16)
+        codes = encode_frames(self.vqvae[0], store.frames, device=self.device).astype(np.int16)
         self.vqvae[0].cpu()
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, codes)
