@@ -223,19 +223,6 @@ def test_chunked_encode_is_exact_with_a_640x_stride_list() -> None:
         np.testing.assert_array_equal(w, c)
 
 
-def test_cli_family_dispatch(tiny_model: Path, tmp_path: Path) -> None:
-    """A speech token .npz goes to speech, an episode .npz to video, a CIFAR folder to image."""
-    from vqspeech.cli import _family
-
-    np.savez(tmp_path / "tok.npz", codes=np.zeros(5, np.uint16))
-    np.savez(tmp_path / "ep.npz", video=np.zeros((2, 4, 4, 3), np.uint8), actions=np.zeros(2, np.int64))
-    (tmp_path / "cifar" / "cifar-10-batches-py").mkdir(parents=True)
-    assert _family(None, tmp_path / "tok.npz") == "speech"
-    assert _family(None, tmp_path / "ep.npz") == "video"
-    assert _family(None, tmp_path / "cifar") == "image"
-    assert _family(tiny_model, tmp_path / "ep.npz") == "speech"  # the checkpoint's kind decides
-
-
 def test_phoneme_eval_refuses_tokens_of_another_family(tmp_path: Path) -> None:
     from vqspeech.errors import InputError
     from vqspeech.io.tokens import write_token_meta

@@ -101,7 +101,7 @@ def test_cli_passes_the_video_options(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("VQSPEECH_CHECKPOINT", raising=False)
     code, _, err = run_cli(["sample", "-o", "t.gif", "--context", str(ep), "--actions", "forward"], monkeypatch,
                            capsys)
-    assert code == 0 and calls["sample"][0] == (Path("t.gif"), None), err
+    assert code == 0 and calls["sample"][0] == (Path("t.gif"),) and calls["sample"][1]["checkpoint"] is None, err
     code, _, err = run_cli(["sample", "-o", "t.gif", "--context", "gone.npz", "--actions", "forward"], monkeypatch,
                            capsys)
     assert code == 2 and err.strip() == "error: gone.npz: no such file or directory"

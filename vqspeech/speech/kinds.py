@@ -35,8 +35,7 @@ def _prior_task(cfg: SpeechPriorConfig, run_dir: Any, device: torch.device) -> A
     return SpeechPriorTask(cfg, run_dir, device)
 
 
-COMMANDS = "vqspeech.speech.commands"
 KINDS = [
-    Kind(SPEECH_VQVAE, "speech", "vqvae", SpeechVQVAEConfig, _build_vqvae, _vqvae_task, COMMANDS),
-    Kind(SPEECH_PRIOR, "speech", "prior", SpeechPriorConfig, _build_prior, _prior_task, COMMANDS),
+    Kind(SPEECH_VQVAE, "speech", "vqvae", SpeechVQVAEConfig, _build_vqvae, _vqvae_task),
+    Kind(SPEECH_PRIOR, "speech", "prior", SpeechPriorConfig, _build_prior, _prior_task),
 ]
