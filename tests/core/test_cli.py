@@ -99,3 +99,21 @@ def test_given_family_options_reach_the_family_and_defaults_stay_its_own(tmp_pat
     assert code == 0, err
     a, k = calls["evaluate"]
     assert a == (tmp_path,) and k["max_images"] == 7 and k["vae"] == Path("v") and "prior" not in k
+
+
+def test_family_commands_take_what_they_declare() -> None:
+    """Every family's command functions take the shared keywords and each option its ``family.py`` declares, and
+    swallow nothing else (no ``**kwargs``): what the CLI passes is what the function reads."""
+    import importlib
+    import inspect
+
+    shared = {"encode": {"checkpoint", "fmt", "num_shards", "shard_index", "device"},
+              "decode": {"checkpoint", "device"}, "sample": {"checkpoint", "vqvae", "n", "seed", "device"},
+              "evaluate": {"checkpoint", "json_path", "md_path", "seed", "device"}}
+    for fam in registry.families().values():
+        module = importlib.import_module(fam.commands_module)
+        for verb in registry.VERBS:
+            params = inspect.signature(getattr(module, verb)).parameters
+            assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()), (fam.name, verb)
+            wanted = shared[verb] | {o.keyword(n) for n, o in fam.verb_options(verb).items()}
+            assert wanted <= set(params), (fam.name, verb, wanted - set(params))

@@ -100,7 +100,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
 
 def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path | None = None, fmt: str = "parquet",
            split: str | None = None, batch_size: int = 64, num_shards: int | None = None,
-           shard_index: int | None = None, shard_images: int = 4096, device: str = "auto", **_: Any) -> dict[str, int]:
+           shard_index: int | None = None, shard_images: int = 4096, device: str = "auto") -> dict[str, int]:
     """``vqspeech encode IMAGES -o OUT -c VQVAE``: a CIFAR-10 folder, an ImageNet root or class folders (``split``
     train/test/all, default all) -> a token dataset with ``codes`` ``[h, w]`` (``shape``), ``label`` and ``path``
     per image.  Ids are the loaders' stable ids (``data_batch_1:17``, file paths); a re-run skips written ids."""
@@ -143,8 +143,8 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     return {"written": written, "skipped": skipped, "failed": 0}
 
 
-def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None = None, device: str = "auto",
-           **_: Any) -> list[Path]:
+def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None = None,
+           device: str = "auto") -> list[Path]:
     """``vqspeech decode TOKENS -o OUT -c VQVAE``: image code maps -> one PNG per item in ``OUT/`` (or ``OUT.png``
     for a single item; any other extension is refused rather than made a directory)."""
     from PIL import Image
