@@ -266,7 +266,7 @@ def bench_image(quick: bool) -> list[dict]:
 
 def bench_video_section(quick: bool) -> list[dict]:
     """Video family: maze/ViZDoom frames/s, frame VQ-VAE training frames/s, 10-frame rollout time."""
-    from vqspeech.video.bench import bench_video
+    from bench_video import bench_video
 
     return bench_video(quick)
 

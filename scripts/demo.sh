@@ -49,7 +49,7 @@ stage encode $V encode demo_corpus -o $RUN/tokens -c $CK
     --set "train.max_minutes=$PMIN"
 codec_all() {  # .vqs files of held-out utterances, entropy-coded with the prior and with a unigram table
     mkdir -p $RUN/codec
-    local ids; ids=$(.venv/bin/python -c "import json; print(' '.join(json.load(open('$RUN/split.json'))['valid'][:8]))")
+    local ids; ids=$(.venv/bin/python scripts/valid_ids.py "$RUN" -n 8)
     for id in $ids; do
         local wav="demo_corpus/${id%_*}/$id.wav"
         [ -f "$RUN/codec/$id.vqs" ] || $V encode "$wav" -o "$RUN/codec/$id.vqs" -c $CK --prior $PCK

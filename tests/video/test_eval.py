@@ -32,7 +32,7 @@ def test_windows_spread_over_episodes_and_time() -> None:
 
 def test_true_continuation_replays_the_recorded_episode(maze16: Path) -> None:
     """Played with the episode's own actions, the replayed simulator shows exactly the recorded frames; a rollout
-    equal to the truth scores the PSNR of a zero error and SSIM 1, and copy-last scores below it where the world moves."""
+    equal to the truth scores the PSNR of a zero error and SSIM 1, and copy-last less where the world moves."""
     from vqspeech.video.eval import score_against_truth, true_continuation
 
     ep = sorted((maze16 / "test").rglob("ep*.npz"))[0]

@@ -12,7 +12,7 @@ import numpy as np
 from vqspeech import progress
 from vqspeech.device import pick_device
 from vqspeech.errors import InputError
-from vqspeech.io.atomic import write_json
+from vqspeech.io.atomic import atomic_write, write_json
 from vqspeech.io.paths import output_is_file, require_inputs, require_parents
 from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE
 from vqspeech.video.data.episodes import EpisodeSet, list_episodes, parse_actions, read_episode, read_meta
@@ -388,7 +388,8 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
     if json_path is not None:
         write_json(Path(json_path), report)
     if md_path is not None:
-        Path(md_path).write_text(markdown(report))
+        text = markdown(report)
+        atomic_write(Path(md_path), lambda tmp: tmp.write_text(text))
     progress.say(markdown(report))
     return report
 
