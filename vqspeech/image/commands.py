@@ -16,7 +16,7 @@ from vqspeech.image.data import load_images
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid
 from vqspeech.image.inference import decode_codes, resolve_labels, sample_codes
 from vqspeech.io.atomic import atomic_write, write_json
-from vqspeech.io.paths import output_is_file, require_inputs, require_parents
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents, shown_path
 
 HINT = "vqspeech train recipes/images_demo.yaml"
 
@@ -66,7 +66,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
     idx = np.unique(np.linspace(0, len(held) - 1, min(len(held), max(1, max_images))).round().astype(np.int64))
     x, y = held.images(idx), held.labels[idx]
     out_dir = Path(out_dir) if out_dir else None
-    report: dict[str, Any] = {"input": str(input), "images": len(x)}
+    report: dict[str, Any] = {"input": shown_path(input), "images": len(x)}
     p_model = None
     if meta["kind"] == IMAGE_VQVAE:
         if prior is not None:
@@ -75,13 +75,13 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
                 raise InputError(f"{prior}: a prior over {p_meta.get('num_codes')} codes, but {ckpt} has "
                                  f"{meta.get('num_codes')}")
         res = evaluate_vqvae(model, x, y, p_model, device=dev)
-        report["vqvae"] = {"checkpoint": str(ckpt), **metrics_only(res)}
+        report["vqvae"] = {"checkpoint": shown_path(ckpt), **metrics_only(res)}
     else:
         res = evaluate_vae(model, x, device=dev, seed=seed)
-        report["vae"] = {"checkpoint": str(ckpt), **metrics_only(res)}
+        report["vae"] = {"checkpoint": shown_path(ckpt), **metrics_only(res)}
     if vae is not None:
         v_model, _ = load_model(vae, expect=IMAGE_VAE)
-        report["vae"] = {"checkpoint": str(vae), **metrics_only(evaluate_vae(v_model, x, device=dev, seed=seed))}
+        report["vae"] = {"checkpoint": shown_path(vae), **metrics_only(evaluate_vae(v_model, x, device=dev, seed=seed))}
     if out_dir is not None:
         k = min(32, len(x))
         report["reconstructions"] = str(save_grid(np.concatenate([x[:k], res["reconstructions"][:k]]),

@@ -19,7 +19,7 @@ from vqspeech.device import pick_device
 from vqspeech.errors import AudioError, CheckpointError, InputError
 from vqspeech.io.atomic import atomic_write, sha256_file, write_json
 from vqspeech.io.checkpoint import read_meta
-from vqspeech.io.paths import output_is_file, require_inputs, require_parents
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents, shown_path
 from vqspeech.io.runs import find_checkpoint
 from vqspeech.io.tokens import (
     TokenWriter,
@@ -341,7 +341,7 @@ def evaluate(
     model, meta = load_vqvae(ckpt)
     dev = pick_device(device)
     report = evaluate_speech(model.to(dev), meta, corpus, ckpt, max_utterances=max_items, seed=seed, device=dev)
-    report["checkpoint"] = str(ckpt)
+    report["checkpoint"] = shown_path(ckpt)
     table = markdown(report)
     if json_path:
         write_json(Path(json_path), report)

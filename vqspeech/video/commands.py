@@ -13,7 +13,7 @@ from vqspeech import progress
 from vqspeech.device import pick_device
 from vqspeech.errors import InputError
 from vqspeech.io.atomic import atomic_write, write_json
-from vqspeech.io.paths import output_is_file, require_inputs, require_parents
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents, shown_path
 from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE
 from vqspeech.video.data.episodes import EpisodeSet, list_episodes, parse_actions, read_episode, read_meta
 from vqspeech.video.inference import decode_frames, encode_frames, rollout
@@ -374,7 +374,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
         raise InputError(f"{input}: no episode has {context + steps} frames (--context {context} + --steps {steps})")
     res = evaluate_rollouts(vq, prior, video, acts, context=context, steps=steps, temperature=temperature,
                             seed=seed, device=dev)
-    report: dict[str, Any] = {"input": str(input), "checkpoint": str(ckpt), "windows": res["windows"],
+    report: dict[str, Any] = {"input": shown_path(input), "checkpoint": shown_path(ckpt), "windows": res["windows"],
                               "context": context, "steps": steps, "temperature": temperature,
                               "psnr": res["psnr"], "ssim": res["ssim"]}
     if out_dir is not None:
