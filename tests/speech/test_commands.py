@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,7 @@ import torch
 from helpers import run_cli, write_tone
 
 import vqspeech
-from vqspeech.errors import CheckpointError, ConfigError
-from vqspeech.io.runs import find_checkpoint
+from vqspeech.errors import ConfigError
 from vqspeech.io.tokens import read_tokens
 from vqspeech.speech.data.alignments import Interval, write_textgrid
 from vqspeech.speech.data.audio import load_audio, trim_silence
@@ -84,26 +82,6 @@ def test_every_prior_weight_is_trained_by_its_recipe(recipe: str) -> None:
         check_prior_crop(bad)
 
 
-def test_find_checkpoint_env_and_runs(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("VQSPEECH_CHECKPOINT", raising=False)
-    with pytest.raises(CheckpointError, match="train one with `vqspeech train recipes/demo.yaml`"):
-        find_checkpoint(None, ("speech-vqvae",))
-    for name, age in (("old", 100), ("new", 0)):
-        ck = tmp_path / "runs" / name / "checkpoints" / "last.safetensors"
-        ck.parent.mkdir(parents=True)
-        ck.write_bytes(tiny_model.read_bytes())
-        os.utime(ck, (1e9 - age, 1e9 - age))
-    (tmp_path / "runs" / "junk" / "checkpoints").mkdir(parents=True)
-    (tmp_path / "runs" / "junk" / "checkpoints" / "last.safetensors").write_text("not a checkpoint")
-    assert find_checkpoint(None, ("speech-vqvae",)) == Path("runs/new/checkpoints/last.safetensors")
-    with pytest.raises(CheckpointError, match="no speech-prior checkpoint"):
-        find_checkpoint(None, ("speech-prior",))
-    monkeypatch.setenv("VQSPEECH_CHECKPOINT", "elsewhere.safetensors")
-    assert find_checkpoint(None, ("speech-vqvae",)) == Path("elsewhere.safetensors")
-    assert find_checkpoint(Path("given"), ("speech-vqvae",)) == Path("given")
-
-
 def test_encode_trim_records_offset_and_codes_of_the_trimmed_audio(tiny_model: Path, tmp_path: Path) -> None:
     from vqspeech.speech.commands import encode
 
@@ -171,18 +149,6 @@ def test_encode_never_updates_the_codebook_in_training_mode(tiny_model: Path) ->
     for k, v in model.quantizer.state_dict().items():
         assert torch.equal(v, before[k]), k
     assert model.quantizer.training  # and the mode is given back
-
-
-def test_validation_runs_on_its_own_schedule(demo_corpus: Path, tmp_path: Path) -> None:
-    from helpers import TINY_SET
-
-    from vqspeech.verbs import train
-
-    train("recipes/demo.yaml", out=tmp_path / "r", overrides=[*TINY_SET, f"data.root={demo_corpus}",
-          "train.valid_every=3", "train.log_every=10", "train.valid_batches=1"], max_steps=10, device="cpu")
-    rows = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows if "valid_nll_bits" in r] == [3, 6, 9]
-    assert [r["step"] for r in rows if "loss" in r] == [10]
 
 
 def test_prior_refuses_speakers_it_cannot_map(tiny_model: Path, demo_corpus: Path, tmp_path: Path) -> None:
