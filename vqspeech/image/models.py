@@ -20,7 +20,6 @@ from torch import nn
 from vqspeech.image.config import ImageModelConfig, PixelCNNConfig, VAEModelConfig
 from vqspeech.nn.conv import Decoder2d, Encoder2d
 from vqspeech.nn.pixelcnn import GatedPixelCNN
-from vqspeech.quantize import VectorQuantizer
 from vqspeech.train.recipe import QuantizerConfig
 
 LEVELS = 256
@@ -89,8 +88,7 @@ class ImageVQVAE(nn.Module):
     ``decode(codes) -> float [B, 3, H, W]`` (expected pixel values in ``[0, 255]``).
     """
 
-    def __init__(self, model: ImageModelConfig, quantizer: QuantizerConfig, image_size: int,
-                 restart_threshold: float = 0.0) -> None:
+    def __init__(self, model: ImageModelConfig, quantizer: QuantizerConfig, image_size: int) -> None:
         super().__init__()
         self.m, self.dim = model.latents_per_position, quantizer.dim
         self.num_codes, self.image_size = quantizer.num_codes, image_size
@@ -101,9 +99,7 @@ class ImageVQVAE(nn.Module):
         self.likelihood = _Likelihood(model.likelihood)
         self.encoder = Encoder2d(3, model.hidden, self.m * self.dim, downsample=model.downsample,
                                  res_blocks=model.res_blocks, res_hidden=model.res_hidden)
-        self.quantizer = VectorQuantizer(quantizer.num_codes, quantizer.dim, beta=quantizer.beta, ema=quantizer.ema,
-                                         decay=quantizer.decay, chunk_size=quantizer.chunk_size,
-                                         restart_threshold=restart_threshold, init=quantizer.init)
+        self.quantizer = quantizer.build()
         self.decoder = Decoder2d(self.m * self.dim, model.hidden, self.likelihood.out_channels,
                                  upsample=model.downsample, res_blocks=model.res_blocks, res_hidden=model.res_hidden,
                                  out_hidden=model.out_hidden)
@@ -133,12 +129,7 @@ class ImageVQVAE(nn.Module):
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``uint8 [B, 3, H, W]`` -> codes ``[B, h, w*m]`` (never updates the codebook, even in training mode)."""
-        was = self.quantizer.training
-        self.quantizer.train(False)
-        try:
-            return self.quantizer(self._to_map(self.encoder(to_unit(x)))).codes
-        finally:
-            self.quantizer.train(was)
+        return self.quantizer.lookup(self._to_map(self.encoder(to_unit(x))))
 
     def decoder_output(self, codes: torch.Tensor) -> torch.Tensor:
         return self.decoder(self._from_map(self.quantizer.embed(codes)))
@@ -207,9 +198,6 @@ def build_prior(model: PixelCNNConfig, num_codes: int, num_classes: int) -> Gate
                          num_classes=num_classes if model.class_conditional else 0, out_hidden=model.out_hidden)
 
 
-def expected_restart(threshold: float, batch_size: int, latents: int, num_codes: int) -> float:
-    """The quantizer's absolute restart count from a threshold relative to the expected use per code."""
-    return threshold * batch_size * latents / num_codes if threshold > 0 else 0.0
 
 
 LN2 = math.log(2.0)

@@ -21,7 +21,7 @@ from vqspeech.image.config import (
 )
 from vqspeech.image.data import ImageSet, load_images
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid, vqvae_bound
-from vqspeech.image.models import ImageVAE, ImageVQVAE, build_prior, expected_restart
+from vqspeech.image.models import ImageVAE, ImageVQVAE, build_prior
 
 FloatStats = dict[str, float]
 
@@ -32,11 +32,7 @@ def _device_of(model: nn.Module) -> torch.device:
 
 def build_vqvae(config: ImageVQVAEConfig, meta: dict[str, Any] | None = None) -> ImageVQVAE:
     """The VQ-VAE of a recipe (``meta`` unused: everything is in the config)."""
-    size = config.data.image_size
-    latents = (size // 2**config.model.downsample) ** 2 * config.model.latents_per_position
-    restart = expected_restart(config.quantizer.restart_threshold, config.train.batch_size, latents,
-                               config.quantizer.num_codes)
-    return ImageVQVAE(config.model, config.quantizer, size, restart_threshold=restart)
+    return ImageVQVAE(config.model, config.quantizer, config.data.image_size)
 
 
 def build_vae(config: ImageVAEConfig, meta: dict[str, Any] | None = None) -> ImageVAE:

@@ -42,12 +42,7 @@ class VQVAE(nn.Module):
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Codes ``[B, *S]`` of ``x``.  Never updates the codebook, even in training mode (no EMA, no restart)."""
-        was = self.quantizer.training
-        self.quantizer.train(False)
-        try:
-            return self.quantizer(self.encoder(x)).codes
-        finally:
-            self.quantizer.train(was)
+        return self.quantizer.lookup(self.encoder(x))
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor, **cond: Any) -> torch.Tensor:

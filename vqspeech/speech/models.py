@@ -20,7 +20,6 @@ from vqspeech.models import VQVAE, VQVAEOutput
 from vqspeech.nn.encoder import StridedEncoder
 from vqspeech.nn.mulaw import mulaw_compand, mulaw_decode, mulaw_encode
 from vqspeech.nn.wavenet import WaveNet, WaveNetConfig
-from vqspeech.quantize import VectorQuantizer
 from vqspeech.speech.config import PriorModel, VQVAEModel
 from vqspeech.train.recipe import QuantizerConfig
 
@@ -89,9 +88,7 @@ class SpeechVQVAE(VQVAE):
         super().__init__(
             SpeechEncoder(1, model.encoder_channels, q.dim, model.downsample_layers, model.encoder_kernel,
                           model.strides),
-            VectorQuantizer(q.num_codes, q.dim, beta=q.beta, ema=q.ema, decay=q.decay,
-                            restart_threshold=q.restart_threshold, restart_relative=True, init=q.init,
-                            chunk_size=q.chunk_size),
+            q.build(),
             SpeechDecoder(model, q.dim, num_speakers),
         )
         self.hop = model.hop

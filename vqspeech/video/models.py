@@ -17,7 +17,6 @@ from torch import nn
 from vqspeech.models.pixels import to_uint8
 from vqspeech.nn.conv import Decoder2d, Encoder2d
 from vqspeech.nn.pixelcnn import GatedPixelCNN
-from vqspeech.quantize import VectorQuantizer
 from vqspeech.train.recipe import QuantizerConfig
 from vqspeech.video.config import FrameModelConfig, GlobalModelConfig, VideoPriorModel
 
@@ -44,8 +43,7 @@ class FrameVQVAE(nn.Module):
     """``Encoder2d -> VectorQuantizer -> Decoder2d`` on frames.  forward(x uint8 ``[B, 3, H, W]``) ->
     :class:`FrameOutput`; ``encode(x) -> [B, h, w]``; ``decode(codes) -> float [B, 3, H, W]`` in ``[0, 255]``."""
 
-    def __init__(self, model: FrameModelConfig, quantizer: QuantizerConfig, frame_size: int,
-                 restart_threshold: float = 0.0) -> None:
+    def __init__(self, model: FrameModelConfig, quantizer: QuantizerConfig, frame_size: int) -> None:
         super().__init__()
         f = 2**model.downsample
         if frame_size % f:
@@ -54,9 +52,7 @@ class FrameVQVAE(nn.Module):
         self.latent_shape = (frame_size // f, frame_size // f)
         self.encoder = Encoder2d(3, model.hidden, quantizer.dim, downsample=model.downsample,
                                  res_blocks=model.res_blocks, res_hidden=model.res_hidden)
-        self.quantizer = VectorQuantizer(quantizer.num_codes, quantizer.dim, beta=quantizer.beta, ema=quantizer.ema,
-                                         decay=quantizer.decay, chunk_size=quantizer.chunk_size,
-                                         restart_threshold=restart_threshold, init=quantizer.init)
+        self.quantizer = quantizer.build()
         self.decoder = Decoder2d(quantizer.dim, model.hidden, 3, upsample=model.downsample,
                                  res_blocks=model.res_blocks, res_hidden=model.res_hidden)
 
@@ -69,8 +65,8 @@ class FrameVQVAE(nn.Module):
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """``uint8 [B, 3, H, W]`` -> codes ``[B, h, w]``."""
-        return self.quantizer(self.encoder(to_unit(x))).codes
+        """``uint8 [B, 3, H, W]`` -> codes ``[B, h, w]`` (never updates the codebook, even in training mode)."""
+        return self.quantizer.lookup(self.encoder(to_unit(x)))
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
@@ -203,7 +199,7 @@ class GlobalVQVAE(nn.Module):
     """
 
     def __init__(self, cfg: GlobalModelConfig, quantizer: QuantizerConfig, frame_codes: int,
-                 latent_shape: tuple[int, int] | list[int], restart_threshold: float = 0.0) -> None:
+                 latent_shape: tuple[int, int] | list[int]) -> None:
         super().__init__()
         self.frame_codes, self.num_codes, self.num_latents = frame_codes, quantizer.num_codes, cfg.latents
         self.latent_shape = (int(latent_shape[0]), int(latent_shape[1]))
@@ -214,9 +210,7 @@ class GlobalVQVAE(nn.Module):
             layers += [nn.Conv2d(c, c, 3, stride=2, padding=1), nn.ReLU()]
         self.encoder = nn.Sequential(*layers)
         self.to_latents = nn.Linear(c, cfg.latents * d)
-        self.quantizer = VectorQuantizer(quantizer.num_codes, d, beta=quantizer.beta, ema=quantizer.ema,
-                                         decay=quantizer.decay, chunk_size=quantizer.chunk_size,
-                                         restart_threshold=restart_threshold, init=quantizer.init)
+        self.quantizer = quantizer.build(d)
         self.from_latents = nn.Linear(cfg.latents * d, c)
         self.pos = nn.Parameter(torch.randn(1, c, *self.latent_shape) * 0.02)
         self.cond = nn.ModuleList(nn.Conv2d(c, c, 3, padding=1) for _ in range(cfg.cond_layers))
@@ -241,7 +235,8 @@ class GlobalVQVAE(nn.Module):
 
     @torch.no_grad()
     def encode(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.quantizer(self._z(codes)).codes
+        """Frame code maps ``[B, h, w]`` -> latents ``[B, L]`` (never updates the codebook)."""
+        return self.quantizer.lookup(self._z(codes))
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor, *, temperature: float = 0.0,

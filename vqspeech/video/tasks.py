@@ -35,11 +35,7 @@ def _nchw(frames: np.ndarray) -> torch.Tensor:
 
 def build_vqvae(config: VideoVQVAEConfig, meta: dict[str, Any] | None = None) -> FrameVQVAE:
     """The frame VQ-VAE of a recipe (``meta`` unused)."""
-    size = config.data.frame_size
-    latents = (size // 2**config.model.downsample) ** 2
-    tq = config.quantizer
-    restart = tq.restart_threshold * config.train.batch_size * latents / tq.num_codes if tq.restart_threshold else 0
-    return FrameVQVAE(config.model, tq, size, restart_threshold=restart)
+    return FrameVQVAE(config.model, config.quantizer, config.data.frame_size)
 
 
 def build_prior(config: VideoPriorConfig, meta: dict[str, Any]) -> VideoPrior:
@@ -49,11 +45,7 @@ def build_prior(config: VideoPriorConfig, meta: dict[str, Any]) -> VideoPrior:
 
 def build_global(config: VideoGlobalConfig, meta: dict[str, Any]) -> GlobalVQVAE:
     """The second stage needs the frame VQ-VAE's ``frame_num_codes`` and ``frame_latent_shape`` (metadata)."""
-    tq = config.quantizer
-    restart = tq.restart_threshold * config.train.batch_size * config.model.latents / tq.num_codes \
-        if tq.restart_threshold else 0
-    return GlobalVQVAE(config.model, tq, int(meta["frame_num_codes"]), meta["frame_latent_shape"],
-                       restart_threshold=restart)
+    return GlobalVQVAE(config.model, config.quantizer, int(meta["frame_num_codes"]), meta["frame_latent_shape"])
 
 
 class _VideoTask:
