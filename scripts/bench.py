@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_families import CODEC_MODELS, bench_cache, bench_codec, bench_image, bench_video_section  # noqa: E402
 from bench_speed import bench_encode, bench_generate, peaks  # noqa: E402
-from bench_util import QUANT_CHILD, machine, print_row, run_child, timeit  # noqa: E402
+from bench_util import machine, print_row, run_child, timeit  # noqa: E402
 
 
 def bench_quantizer(quick: bool) -> list[dict]:
@@ -29,7 +29,7 @@ def bench_quantizer(quick: bool) -> list[dict]:
     sizes = [(65536, 64, 512), (131072, 256, 8192)]
     for n, d, k in sizes[:1] if quick else sizes:
         for chunk in (None, 8192):
-            res = run_child(QUANT_CHILD, [n, d, k, chunk, 1 if n > 100000 else 3])
+            res = run_child("quant", [n, d, k, chunk, 1 if n > 100000 else 3])
             rows.append({"N": n, "D": d, "K": k, "chunk": chunk or "none", **res})
             print_row(rows[-1])
     return rows

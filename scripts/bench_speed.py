@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from bench_util import PEAK_FN, print_row, run_child
+from bench_util import print_row, run_child
 
 PEER_GEN = {10: 354, 30: 40}  # side by side with a widely used PyTorch WaveNet (issue 16), batch 1, samples/s
 _PEAKS: dict[str, float] = {}
@@ -115,44 +115,6 @@ def bench_generate(quick: bool) -> list[dict]:
     return rows
 
 
-ENCODE_CHILD = PEAK_FN + """
-import json, sys, time
-import numpy as np, torch
-from vqspeech.speech.commands import STREAM_SECONDS
-from vqspeech.speech.data.audio import audio_seconds, load_audio, stream_audio
-from vqspeech.speech.inference import encode_audio, encode_stream
-from vqspeech.speech.models import SpeechVQVAE
-from vqspeech.verbs import load_recipe
-recipe, wav, seconds = json.loads(sys.argv[1])
-cfg = load_recipe(recipe)
-torch.manual_seed(0)
-model = SpeechVQVAE(cfg.model, cfg.quantizer, 4).eval()
-flops = [0]
-def count(mod, inp, out):
-    flops[0] += 2 * mod.weight.numel() * out.shape[0] * out.shape[-1]
-hooks = [m.register_forward_hook(count) for m in model.encoder.modules() if isinstance(m, torch.nn.Conv1d)]
-sr = cfg.data.sample_rate
-probe = np.random.default_rng(0).standard_normal(sr * 4).astype(np.float32) * 0.1
-with torch.no_grad():
-    model.encoder(torch.from_numpy(probe)[None])
-per_sample = flops[0] / len(probe)
-for h in hooks:
-    h.remove()
-t0 = time.perf_counter()
-if audio_seconds(wav) > STREAM_SECONDS:  # as `vqspeech encode` reads a file
-    codes, n = encode_stream(model, stream_audio(wav, sr))
-else:
-    audio = load_audio(wav, sr)
-    codes, n = encode_audio(model, [audio])[0], len(audio)
-dt = time.perf_counter() - t0
-assert len(codes) == -(-n // model.hop)
-print(json.dumps({"audio_s": seconds, "samples_per_s": round(n / dt), "x_real_time": round(n / sr / dt, 1),
-                  "encoder_mflop_per_sample": round(per_sample / 1e6, 3),
-                  "gflops": round(per_sample * n / dt / 1e9, 1),
-                  "peak_rss_mib": round(_status_mib('VmHWM'))}))
-"""
-
-
 def _long_wav(seconds: int) -> Path:
     """``seconds`` (a multiple of 60) of 16 kHz 16-bit speech-like audio (a modulated tone + noise), written once
     under /tmp."""
@@ -178,7 +140,7 @@ def bench_encode(quick: bool) -> list[dict]:
     rows = []
     runs = [("recipes/demo.yaml", 600 if quick else 3600)] + ([] if quick else [("recipes/vctk.yaml", 3600)])
     for recipe, seconds in runs:
-        res = run_child(ENCODE_CHILD, [recipe, str(_long_wav(seconds)), seconds])
+        res = run_child("encode", [recipe, str(_long_wav(seconds)), seconds])
         res["of_matmul_peak"] = f"{res['gflops'] / _PEAKS['matmul_gflops']:.0%}"
         rows.append({"encoder": recipe, **res})
         print_row(rows[-1])
