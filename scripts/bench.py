@@ -35,11 +35,6 @@ def bench_quantizer(quick: bool) -> list[dict]:
     return rows
 
 
-PEER = {  # a widely used PyTorch WaveNet, side by side on this kind of machine at kernel 2 (issue 16), samples/s
-    "train_10": 35577, "train_30": 1604,
-}
-
-
 def _wavenet_sizes() -> list[tuple[str, dict]]:
     from dataclasses import asdict
 
@@ -49,7 +44,7 @@ def _wavenet_sizes() -> list[tuple[str, dict]]:
     for name in ("demo", "vctk"):
         m = asdict(load_recipe(f"recipes/{name}.yaml").model)
         out.append((f"{name}.yaml decoder", m))
-    out.append(("peer 10-layer 64/128/64", {"residual_channels": 64, "gate_channels": 128, "skip_channels": 64,
+    out.append(("10-layer 64/128/64", {"residual_channels": 64, "gate_channels": 128, "skip_channels": 64,
                                             "layers": 10, "cycle": 10}))
     return out
 
@@ -83,10 +78,7 @@ def bench_train(quick: bool) -> list[dict]:
 
             step()  # compiles (not timed)
             t = timeit(step, repeat=2 if m["layers"] > 10 else 3)
-            peer = PEER["train_30"] if m["layers"] == 30 and m["residual_channels"] == 256 else (
-                PEER["train_10"] if m["layers"] == 10 and m["residual_channels"] == 64 else None)
-            rows.append({"model": f"WaveNet only: {name}", "path": path, "samples_per_s": round(32000 / t),
-                         "vs_peer": round(32000 / t / peer, 2) if peer else "-"})
+            rows.append({"model": f"WaveNet only: {name}", "path": path, "samples_per_s": round(32000 / t)})
             print_row(rows[-1])
     for name in ("demo", "vctk"):
         if quick and name == "vctk":
@@ -111,8 +103,7 @@ def bench_train(quick: bool) -> list[dict]:
 
             vstep()
             t = timeit(vstep, repeat=2)
-            rows.append({"model": f"full VQ-VAE: {name}.yaml", "path": path, "samples_per_s": round(audio.numel() / t),
-                         "vs_peer": "-"})
+            rows.append({"model": f"full VQ-VAE: {name}.yaml", "path": path, "samples_per_s": round(audio.numel() / t)})
             print_row(rows[-1])
     return rows
 

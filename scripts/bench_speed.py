@@ -19,7 +19,6 @@ from pathlib import Path
 import torch
 from bench_util import print_row, run_child
 
-PEER_GEN = {10: 354, 30: 40}  # side by side with a widely used PyTorch WaveNet (issue 16), batch 1, samples/s
 _PEAKS: dict[str, float] = {}
 
 
@@ -52,17 +51,11 @@ def _decoders(quick: bool) -> list[tuple[str, dict]]:
     from vqspeech.verbs import load_recipe
 
     out = [("demo.yaml decoder", asdict(load_recipe("recipes/demo.yaml").model)),
-           ("peer 10-layer 64/128/64", {"residual_channels": 64, "gate_channels": 128, "skip_channels": 64,
+           ("10-layer 64/128/64", {"residual_channels": 64, "gate_channels": 128, "skip_channels": 64,
                                         "layers": 10, "cycle": 10})]
     if not quick:
         out.append(("vctk.yaml decoder (paper size)", asdict(load_recipe("recipes/vctk.yaml").model)))
     return out
-
-
-def _peer_rate(m: dict) -> float | None:
-    """The peer's side-by-side batch-1 rate at these sizes, if it was measured."""
-    sizes = (m["residual_channels"], m["gate_channels"], m["skip_channels"], m["layers"])
-    return {(64, 128, 64, 10): PEER_GEN[10], (256, 512, 256, 30): PEER_GEN[30]}.get(sizes)
 
 
 def bench_generate(quick: bool) -> list[dict]:
@@ -99,9 +92,6 @@ def bench_generate(quick: bool) -> list[dict]:
                     row["of_matvec_bw"] = f"{gbs / _PEAKS['matvec_gbs']:.0%}"
                     if path == "compiled" and "torch" in rates:
                         row["vs_torch_path"] = round(rate / rates["torch"], 1)
-                    peer = _peer_rate(m)
-                    if peer:
-                        row["vs_peer"] = round(rate / peer, 1)
                 rows.append(row)
                 print_row(row)
         if not big:  # steady-state naive recompute of the whole receptive field per sample
