@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from vqspeech.video.config import VideoMeta
 from vqspeech.video.eval import motion_benchmark, save_strip, score_against_truth, true_continuation
 
 
@@ -35,8 +36,8 @@ def motion_scores(prior_path: Path, corpus: Path) -> dict[str, Any]:
     """:func:`vqspeech.video.eval.motion_benchmark` of the prior at ``prior_path`` and its recorded VQ-VAE."""
     from vqspeech.registry import load_model
 
-    prior, pmeta = load_model(prior_path, expect="video-prior")
-    vq, _ = load_model(pmeta["vqvae_path"], expect="video-vqvae")
+    prior, raw = load_model(prior_path, expect="video-prior")
+    vq, _ = load_model(VideoMeta.of(raw, str(prior_path)).vqvae_path, expect="video-vqvae")
     return motion_benchmark(prior, vq, corpus)
 
 

@@ -22,7 +22,8 @@ VQVAES: dict[str, tuple[dict[str, Any], Any]] = {
     "demo.yaml": ({"speakers": ["a", "b"]}, lambda m: torch.randn(2, m.hop * 4)),
     "images_demo.yaml": ({}, lambda m: torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)),
     "maze.yaml": ({}, lambda m: torch.randint(0, 256, (2, 3, 64, 64), dtype=torch.uint8)),
-    "maze_global.yaml": ({"frame_num_codes": 16, "frame_latent_shape": [8, 8]},
+    "maze_global.yaml": ({"actions": ["noop"], "frame_size": 64, "num_codes": 512, "frame_num_codes": 16,
+                          "frame_latent_shape": [8, 8]},
                          lambda m: torch.randint(0, 16, (2, 8, 8))),
 }
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from vqspeech.device import pick_device
 from vqspeech.errors import InputError
-from vqspeech.image.config import IMAGE_PRIOR, IMAGE_VAE, IMAGE_VQVAE
+from vqspeech.image.config import IMAGE_PRIOR, IMAGE_VAE, IMAGE_VQVAE, ImageMeta
 from vqspeech.image.data import load_images
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid
 from vqspeech.image.inference import decode_codes, resolve_labels, sample_codes
@@ -59,8 +59,8 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
     dev = pick_device(device)
     ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE, IMAGE_VAE))
     model, meta = load_model(ckpt, expect=(IMAGE_VQVAE, IMAGE_VAE))
-    size = int(meta["image_size"])
-    held = load_images(input, "test", image_size=size, seed=seed, valid_fraction=valid_fraction)
+    im = ImageMeta.of(meta, str(ckpt))
+    held = load_images(input, "test", image_size=im.image_size, seed=seed, valid_fraction=valid_fraction)
     if len(held) == 0:
         raise InputError(f"{input}: no held-out images")
     idx = np.unique(np.linspace(0, len(held) - 1, min(len(held), max(1, max_images))).round().astype(np.int64))
@@ -71,9 +71,9 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
     if meta["kind"] == IMAGE_VQVAE:
         if prior is not None:
             p_model, p_meta = load_model(prior, expect=IMAGE_PRIOR)
-            if p_meta.get("num_codes") != meta.get("num_codes"):
-                raise InputError(f"{prior}: a prior over {p_meta.get('num_codes')} codes, but {ckpt} has "
-                                 f"{meta.get('num_codes')}")
+            pm = ImageMeta.of(p_meta, str(prior))
+            if pm.num_codes != im.num_codes:
+                raise InputError(f"{prior}: a prior over {pm.num_codes} codes, but {ckpt} has {im.num_codes}")
         res = evaluate_vqvae(model, x, y, p_model, device=dev)
         report["vqvae"] = {"checkpoint": shown_path(ckpt), **metrics_only(res)}
     else:
@@ -87,7 +87,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
         report["reconstructions"] = str(save_grid(np.concatenate([x[:k], res["reconstructions"][:k]]),
                                                   out_dir / "reconstructions.png"))
         if p_model is not None and samples > 0:
-            lab = resolve_labels(None, meta["classes"], samples, p_model.num_classes > 0)
+            lab = resolve_labels(None, im.classes, samples, p_model.num_classes > 0)
             codes = sample_codes(p_model, samples, model.latent_shape, lab, seed=seed, device=dev)
             report["samples"] = str(save_grid(decode_codes(model, codes, device=dev), out_dir / "samples.png"))
     if json_path is not None:
@@ -117,16 +117,17 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
         raise InputError(f"--shard-index must be in [0, {num_shards})")
     ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE,))
     model, meta = load_model(ckpt, expect=IMAGE_VQVAE)
+    im = ImageMeta.of(meta, str(ckpt))
     out = prepare_output(out)
     write_token_meta(out, {"kind": IMAGE_VQVAE, "format": fmt, "model_path": str(ckpt),
-                           "model_sha256": sha256_file(ckpt), "num_codes": meta["num_codes"],
-                           "classes": meta["classes"], "image_size": meta["image_size"]})
+                           "model_sha256": sha256_file(ckpt),
+                           **ImageMeta(im.classes, im.image_size, im.num_codes).to_dict()})
     writer = TokenWriter(out, fmt, rank=shard_index or 0, columns=[("label", pa.int64()), ("path", pa.string())])
     done = writer.done_ids()
     dev = pick_device(device)
     written = skipped = 0
     for item in inputs:
-        images = load_images(item, split or "all", image_size=int(meta["image_size"]))
+        images = load_images(item, split or "all", image_size=im.image_size)
         todo = [i for i in range(len(images)) if f"{item}:{images.ids[i]}" not in done]
         if num_shards:
             todo = todo[shard_index::num_shards]
@@ -219,17 +220,19 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, vqvae: str 
         raise InputError(f"--temperature must be >= 0, not {temperature}")
     dev = pick_device(device)
     pc = _checkpoint(checkpoint, (IMAGE_PRIOR,), hint="vqspeech train recipes/images_demo_prior.yaml")
-    prior, pmeta = load_model(pc, expect=IMAGE_PRIOR)
-    vq_path = Path(vqvae) if vqvae is not None else Path(pmeta["vqvae_path"])
+    prior, p_meta = load_model(pc, expect=IMAGE_PRIOR)
+    pmeta = ImageMeta.of(p_meta, str(pc))
+    vq_path = Path(vqvae) if vqvae is not None else Path(pmeta.vqvae_path)
     if not vq_path.exists():
         raise InputError(f"{vq_path}: the prior's VQ-VAE is not there; pass --vqvae")
-    vq, vmeta = load_model(vq_path, expect=IMAGE_VQVAE)
-    if vqvae is None and sha256_file(vq_path) != pmeta.get("vqvae_sha256"):
+    vq, v_meta = load_model(vq_path, expect=IMAGE_VQVAE)
+    vmeta = ImageMeta.of(v_meta, str(vq_path))
+    if vqvae is None and sha256_file(vq_path) != pmeta.vqvae_sha256:
         raise InputError(f"{vq_path}: not the VQ-VAE this prior was trained on (sha256 differs); pass --vqvae")
-    if int(vmeta["num_codes"]) != int(pmeta["num_codes"]):
-        raise InputError(f"{vq_path}: has {vmeta['num_codes']} codes but the prior models {pmeta['num_codes']}")
-    labels = resolve_labels(label, pmeta["classes"], n, prior.num_classes > 0)
-    codes = sample_codes(prior, n, pmeta["latent_shape"], labels, temperature=temperature, seed=seed, device=dev)
+    if vmeta.num_codes != pmeta.num_codes:
+        raise InputError(f"{vq_path}: has {vmeta.num_codes} codes but the prior models {pmeta.num_codes}")
+    labels = resolve_labels(label, pmeta.classes, n, prior.num_classes > 0)
+    codes = sample_codes(prior, n, pmeta.latent_shape, labels, temperature=temperature, seed=seed, device=dev)
     images = decode_codes(vq, codes, device=dev)
     if out.suffix.lower() != ".png":  # NAME.npz given: the grid goes beside it; NAME.PNG is kept as given
         out = out.with_suffix(".png")

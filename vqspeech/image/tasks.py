@@ -15,6 +15,7 @@ from vqspeech.image.config import (
     IMAGE_PRIOR,
     IMAGE_VAE,
     IMAGE_VQVAE,
+    ImageMeta,
     ImagePriorConfig,
     ImageVAEConfig,
     ImageVQVAEConfig,
@@ -41,7 +42,8 @@ def build_vae(config: ImageVAEConfig, meta: dict[str, Any] | None = None) -> Ima
 
 def build_prior_model(config: ImagePriorConfig, meta: dict[str, Any]) -> nn.Module:
     """The prior needs ``num_codes`` and ``classes`` of its VQ-VAE, from checkpoint metadata."""
-    return build_prior(config.model, int(meta["num_codes"]), len(meta["classes"]))
+    m = ImageMeta.of(meta)
+    return build_prior(config.model, m.num_codes, len(m.classes))
 
 
 class _ImageTask:
@@ -100,8 +102,8 @@ class _ImageTask:
         images = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).contiguous()
         return images, torch.from_numpy(s.labels[idx])
 
-    def meta(self) -> dict[str, Any]:
-        return {"classes": list(self.train_set.classes), "image_size": self.config.data.image_size}
+    def _meta(self, num_codes: int) -> dict[str, Any]:
+        return ImageMeta(list(self.train_set.classes), self.config.data.image_size, num_codes).to_dict()
 
 
 class ImageVQVAETask(_ImageTask):
@@ -111,7 +113,7 @@ class ImageVQVAETask(_ImageTask):
         return build_vqvae(self.config)
 
     def meta(self) -> dict[str, Any]:
-        return {**super().meta(), "num_codes": self.config.quantizer.num_codes}
+        return self._meta(self.config.quantizer.num_codes)
 
     def loss(self, model: nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, FloatStats]:
         x = batch[0].to(_device_of(model))
@@ -145,7 +147,7 @@ class ImageVAETask(_ImageTask):
         return build_vae(self.config)
 
     def meta(self) -> dict[str, Any]:
-        return {**super().meta(), "num_codes": 0}
+        return self._meta(0)
 
     def loss(self, model: nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, FloatStats]:
         x = batch[0].to(_device_of(model))
@@ -181,11 +183,12 @@ class ImagePriorTask(_ImageTask):
     def __init__(self, config: ImagePriorConfig, run_dir: Path, device: str | torch.device = "auto") -> None:
         super().__init__(config, run_dir, device)
         self._codes: np.ndarray | None = None
-        self._vq: tuple[ImageVQVAE, dict[str, Any], str] | None = None
+        self._vq: tuple[ImageVQVAE, ImageMeta, str] | None = None
         self._valid_codes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
-    def vqvae(self) -> tuple[ImageVQVAE, dict[str, Any], str]:
+    def vqvae(self) -> tuple[ImageVQVAE, ImageMeta, str]:
+        """``(the VQ-VAE of data.vqvae, its metadata, its sha256)``, loaded once."""
         if self._vq is None:
             from vqspeech.io.atomic import sha256_file
             from vqspeech.registry import load_model
@@ -193,9 +196,10 @@ class ImagePriorTask(_ImageTask):
             path = self.config.data.vqvae
             if not path:
                 raise InputError("image-prior: set data.vqvae to the VQ-VAE checkpoint whose codes it models")
-            model, meta = load_model(path, expect=IMAGE_VQVAE)
-            if int(meta["image_size"]) != self.config.data.image_size:
-                raise InputError(f"{path}: the VQ-VAE takes {meta['image_size']}x{meta['image_size']} images but "
+            model, raw = load_model(path, expect=IMAGE_VQVAE)
+            meta = ImageMeta.of(raw, str(path))
+            if meta.image_size != self.config.data.image_size:
+                raise InputError(f"{path}: the VQ-VAE takes {meta.image_size}x{meta.image_size} images but "
                                  f"data.image_size is {self.config.data.image_size}")
             self._vq = (model, meta, sha256_file(path))
         return self._vq
@@ -232,13 +236,12 @@ class ImagePriorTask(_ImageTask):
 
     def meta(self) -> dict[str, Any]:
         model, meta, sha = self.vqvae
-        return {"classes": list(meta["classes"]), "image_size": int(meta["image_size"]),
-                "num_codes": int(meta["num_codes"]), "vqvae_path": str(self.config.data.vqvae),
-                "vqvae_sha256": sha, "latent_shape": list(model.latent_shape)}
+        return ImageMeta(list(meta.classes), meta.image_size, meta.num_codes, list(model.latent_shape),
+                         str(self.config.data.vqvae), sha).to_dict()
 
     def describe(self) -> str:
         c = self.codes
-        return f"{len(c)} code maps of {c.shape[1]}x{c.shape[2]} (K = {self.vqvae[1]['num_codes']}) " \
+        return f"{len(c)} code maps of {c.shape[1]}x{c.shape[2]} (K = {self.vqvae[1].num_codes}) " \
                f"from {self.config.data.root}"
 
     def samples_per_batch(self) -> int:

@@ -14,7 +14,7 @@ from vqspeech.device import pick_device
 from vqspeech.errors import InputError
 from vqspeech.io.atomic import atomic_write, write_json
 from vqspeech.io.paths import output_is_file, require_inputs, require_parents, shown_path
-from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE
+from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE, VideoMeta
 from vqspeech.video.data.episodes import EpisodeSet, list_episodes, parse_actions, read_episode, read_meta
 from vqspeech.video.inference import decode_frames, encode_frames, rollout
 
@@ -131,14 +131,14 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     if shard_index is None or not 0 <= shard_index < num_shards:
         raise InputError(f"--shard-index must be in [0, {num_shards}) when --num-shards is {num_shards}")
     ckpt = _checkpoint(checkpoint, (VIDEO_VQVAE,))
-    model, meta = load_model(ckpt, expect=VIDEO_VQVAE)
+    model, raw = load_model(ckpt, expect=VIDEO_VQVAE)
+    meta = VideoMeta.of(raw, str(ckpt))
     dev = pick_device(device)
     eps = expand_episodes(inputs, split)[shard_index::num_shards]
     out = prepare_output(out)
     write_token_meta(out, {"kind": VIDEO_VQVAE, "format": fmt, "model_path": str(ckpt),
-                           "model_sha256": sha256_file(ckpt), "num_codes": int(meta["num_codes"]),
-                           "actions": meta["actions"], "frame_size": int(meta["frame_size"]),
-                           "latent_shape": meta["latent_shape"]})
+                           "model_sha256": sha256_file(ckpt),
+                           **VideoMeta(meta.actions, meta.frame_size, meta.num_codes, meta.latent_shape).to_dict()})
     writer = TokenWriter(out, fmt, rank=shard_index, columns=[("actions", pa.list_(pa.int64())),
                                                               ("path", pa.string())])
     done = writer.done_ids()
@@ -148,7 +148,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     with progress.bar("encode") as update:
         for n, (eid, path) in enumerate(todo):
             try:
-                ep = read_episode(path, num_actions=_num_actions_of(path), frame_size=int(meta["frame_size"]))
+                ep = read_episode(path, num_actions=_num_actions_of(path), frame_size=meta.frame_size)
             except InputError as exc:
                 errors.append({"id": eid, "path": str(path), "error": str(exc)})
                 if len(eps) > 1:
@@ -205,23 +205,25 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
 
 
 def _models(checkpoint: str | Path | None, vqvae: str | Path | None, kind: str = VIDEO_PRIOR
-            ) -> tuple[Any, dict, Any, dict]:
+            ) -> tuple[Any, VideoMeta, Any, VideoMeta]:
     """``(prior, prior meta, frame VQ-VAE, its meta)``: the VQ-VAE is ``vqvae`` or the one the prior (or the
     second stage, ``kind``) records (its sha256 checked)."""
     from vqspeech.io.atomic import sha256_file
     from vqspeech.registry import load_model
 
     pc = _checkpoint(checkpoint, (kind,), hint=PRIOR_HINT)
-    prior, pmeta = load_model(pc, expect=kind)
-    vq_path = Path(vqvae) if vqvae is not None else Path(pmeta["vqvae_path"])
+    prior, raw = load_model(pc, expect=kind)
+    pmeta = VideoMeta.of(raw, str(pc))
+    vq_path = Path(vqvae) if vqvae is not None else Path(pmeta.vqvae_path)
     if not vq_path.exists():
         raise InputError(f"{vq_path}: the prior's VQ-VAE is not there; pass --vqvae")
-    vq, vmeta = load_model(vq_path, expect=VIDEO_VQVAE)
-    if vqvae is None and sha256_file(vq_path) != pmeta.get("vqvae_sha256"):
+    vq, raw = load_model(vq_path, expect=VIDEO_VQVAE)
+    vmeta = VideoMeta.of(raw, str(vq_path))
+    if vqvae is None and sha256_file(vq_path) != pmeta.vqvae_sha256:
         raise InputError(f"{vq_path}: not the VQ-VAE this prior was trained on (sha256 differs); pass --vqvae")
-    want = int(pmeta["frame_num_codes"] if kind == VIDEO_GLOBAL else pmeta["num_codes"])
-    if int(vmeta["num_codes"]) != want:
-        raise InputError(f"{vq_path}: has {vmeta['num_codes']} codes but {pc} models {want}")
+    want = pmeta.frame_num_codes if kind == VIDEO_GLOBAL else pmeta.num_codes
+    if vmeta.num_codes != want:
+        raise InputError(f"{vq_path}: has {vmeta.num_codes} codes but {pc} models {want}")
     return prior, pmeta, vq, vmeta
 
 
@@ -294,11 +296,11 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: st
     base = sample_base(out)
     dev = pick_device(device)
     prior, pmeta, vq, vmeta = _models(checkpoint, vqvae)
-    ep = read_episode(context, num_actions=len(pmeta["actions"]), frame_size=int(pmeta["frame_size"]))
+    ep = read_episode(context, num_actions=len(pmeta.actions), frame_size=pmeta.frame_size)
     if start < 0 or start + context_frames > len(ep):
         raise InputError(f"{context}: has {len(ep)} frames; --start {start} + --context-frames {context_frames} "
                          "does not fit")
-    names = list(pmeta["actions"])
+    names = list(pmeta.actions)
     ctx_actions = ep.actions[start : start + context_frames - 1]
     truth = None
     if actions is not None:
@@ -355,8 +357,9 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
     if read_meta(ckpt).get("kind") == VIDEO_PRIOR:
         prior, pmeta, vq, vmeta = _models(ckpt, vqvae)
     else:
-        vq, vmeta = load_model(ckpt, expect=VIDEO_VQVAE)
-    size = int(vmeta["frame_size"])
+        vq, raw = load_model(ckpt, expect=VIDEO_VQVAE)
+        vmeta = VideoMeta.of(raw, str(ckpt))
+    size = vmeta.frame_size
     p = Path(input)
     if p.is_dir() and (p / split).is_dir():
         es = EpisodeSet(p, split)
