@@ -3,7 +3,7 @@
 ensure_venv() {
     local extras="$1" py="${PYTHON:-python3}"
     if [ ! -x .venv/bin/python ]; then
-        "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vqspeech needs Python >= 3.11")'
+        "$py" scripts/check_python.py
         "$py" -m venv .venv
     fi
     # Reinstall only when the package metadata or the extras changed (second runs are quick).

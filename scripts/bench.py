@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_families import CODEC_MODELS, bench_cache, bench_codec, bench_image, bench_video_section  # noqa: E402
 from bench_speed import CONVERT_MODEL, bench_convert, bench_encode, bench_generate, peaks  # noqa: E402
-from bench_util import QUANT_CHILD, machine, print_row, run_child, timeit  # noqa: E402
+from bench_util import machine, print_row, run_child, timeit  # noqa: E402
 
 
 def bench_quantizer(quick: bool) -> list[dict]:
@@ -29,15 +29,10 @@ def bench_quantizer(quick: bool) -> list[dict]:
     sizes = [(65536, 64, 512), (131072, 256, 8192)]
     for n, d, k in sizes[:1] if quick else sizes:
         for chunk in (None, 8192):
-            res = run_child(QUANT_CHILD, [n, d, k, chunk, 1 if n > 100000 else 3])
+            res = run_child("quant", [n, d, k, chunk, 1 if n > 100000 else 3])
             rows.append({"N": n, "D": d, "K": k, "chunk": chunk or "none", **res})
             print_row(rows[-1])
     return rows
-
-
-PEER = {  # a widely used PyTorch WaveNet, side by side on this kind of machine at kernel 2 (issue 16), samples/s
-    "train_10": 35577, "train_30": 1604,
-}
 
 
 def _wavenet_sizes() -> list[tuple[str, dict]]:
@@ -49,7 +44,7 @@ def _wavenet_sizes() -> list[tuple[str, dict]]:
     for name in ("demo", "vctk"):
         m = asdict(load_recipe(f"recipes/{name}.yaml").model)
         out.append((f"{name}.yaml decoder", m))
-    out.append(("peer 10-layer 64/128/64", {"residual_channels": 64, "gate_channels": 128, "skip_channels": 64,
+    out.append(("10-layer 64/128/64", {"residual_channels": 64, "gate_channels": 128, "skip_channels": 64,
                                             "layers": 10, "cycle": 10}))
     return out
 
@@ -83,10 +78,7 @@ def bench_train(quick: bool) -> list[dict]:
 
             step()  # compiles (not timed)
             t = timeit(step, repeat=2 if m["layers"] > 10 else 3)
-            peer = PEER["train_30"] if m["layers"] == 30 and m["residual_channels"] == 256 else (
-                PEER["train_10"] if m["layers"] == 10 and m["residual_channels"] == 64 else None)
-            rows.append({"model": f"WaveNet only: {name}", "path": path, "samples_per_s": round(32000 / t),
-                         "vs_peer": round(32000 / t / peer, 2) if peer else "-"})
+            rows.append({"model": f"WaveNet only: {name}", "path": path, "samples_per_s": round(32000 / t)})
             print_row(rows[-1])
     for name in ("demo", "vctk"):
         if quick and name == "vctk":
@@ -111,8 +103,7 @@ def bench_train(quick: bool) -> list[dict]:
 
             vstep()
             t = timeit(vstep, repeat=2)
-            rows.append({"model": f"full VQ-VAE: {name}.yaml", "path": path, "samples_per_s": round(audio.numel() / t),
-                         "vs_peer": "-"})
+            rows.append({"model": f"full VQ-VAE: {name}.yaml", "path": path, "samples_per_s": round(audio.numel() / t)})
             print_row(rows[-1])
     return rows
 

@@ -7,25 +7,7 @@ import time
 from pathlib import Path
 
 import torch
-from bench_util import PEAK_FN, QUANT_CHILD, print_row, run_child, timeit
-
-CACHE_CHILD = PEAK_FN + """
-import json, sys, time
-from vqspeech.speech.data.corpora import discover
-from vqspeech.speech.data.dataset import AudioCorpus
-root, cache, steps = json.loads(sys.argv[1])
-utts = discover(root)
-t0 = time.perf_counter()
-corpus = AudioCorpus(utts, 16000, sorted({u.speaker for u in utts}), cache_dir=cache)
-opened = time.perf_counter() - t0
-t0 = time.perf_counter()
-for s in range(steps):
-    corpus.crops(16, 16384, seed=s)
-per_batch = (time.perf_counter() - t0) / steps
-print(json.dumps({"hours": round(corpus.seconds / 3600, 2), "open_s": round(opened, 1),
-                  "batch_ms": round(per_batch * 1000, 2),
-                  "peak_rss_mib": round(_status_mib('VmHWM'))}))
-"""
+from bench_util import print_row, run_child, timeit
 
 
 def _synthetic_corpus(root: Path, hours: float) -> None:
@@ -55,7 +37,7 @@ def bench_cache(quick: bool) -> list[dict]:
         root = Path("/tmp/vqspeech-bench") / f"corpus-{hours:g}h"
         _synthetic_corpus(root, hours)
         for run in ("build", "mapped"):
-            res = run_child(CACHE_CHILD, [str(root), str(root.parent / f"cache-{hours:g}h"), 200])
+            res = run_child("cache", [str(root), str(root.parent / f"cache-{hours:g}h"), 200])
             rows.append({"corpus": f"{hours:g} h", "run": run, **res})
             print_row(rows[-1])
     return rows
@@ -258,7 +240,7 @@ def bench_image(quick: bool) -> list[dict]:
         rows.append({"what": "PixelCNN sample 32x32 (imagenet_prior.yaml), projected", "batch": n,
                      **_pixelcnn_projection(load_recipe("recipes/imagenet_prior.yaml"), n, 32)})
         print_row(rows[-1])
-    res = run_child(QUANT_CHILD, [131072 if not quick else 16384, 64, 512, 8192, 1])
+    res = run_child("quant", [131072 if not quick else 16384, 64, 512, 8192, 1])
     rows.append({"what": "quantizer EMA fwd+bwd", "N": 131072 if not quick else 16384, "K": 512, **res})
     print_row(rows[-1])
     return rows
@@ -266,7 +248,7 @@ def bench_image(quick: bool) -> list[dict]:
 
 def bench_video_section(quick: bool) -> list[dict]:
     """Video family: maze/ViZDoom frames/s, frame VQ-VAE training frames/s, 10-frame rollout time."""
-    from vqspeech.video.bench import bench_video
+    from bench_video import bench_video
 
     return bench_video(quick)
 

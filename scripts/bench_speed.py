@@ -18,9 +18,8 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from bench_util import PEAK_FN, print_row, run_child
+from bench_util import print_row, run_child
 
-PEER_GEN = {10: 354, 30: 40}  # side by side with a widely used PyTorch WaveNet (issue 16), batch 1, samples/s
 _PEAKS: dict[str, float] = {}
 
 
@@ -53,17 +52,11 @@ def _decoders(quick: bool) -> list[tuple[str, dict]]:
     from vqspeech.verbs import load_recipe
 
     out = [("demo.yaml decoder", asdict(load_recipe("recipes/demo.yaml").model)),
-           ("peer 10-layer 64/128/64", {"residual_channels": 64, "gate_channels": 128, "skip_channels": 64,
+           ("10-layer 64/128/64", {"residual_channels": 64, "gate_channels": 128, "skip_channels": 64,
                                         "layers": 10, "cycle": 10})]
     if not quick:
         out.append(("vctk.yaml decoder (paper size)", asdict(load_recipe("recipes/vctk.yaml").model)))
     return out
-
-
-def _peer_rate(m: dict) -> float | None:
-    """The peer's side-by-side batch-1 rate at these sizes, if it was measured."""
-    sizes = (m["residual_channels"], m["gate_channels"], m["skip_channels"], m["layers"])
-    return {(64, 128, 64, 10): PEER_GEN[10], (256, 512, 256, 30): PEER_GEN[30]}.get(sizes)
 
 
 def bench_generate(quick: bool) -> list[dict]:
@@ -100,9 +93,6 @@ def bench_generate(quick: bool) -> list[dict]:
                     row["of_matvec_bw"] = f"{gbs / _PEAKS['matvec_gbs']:.0%}"
                     if path == "compiled" and "torch" in rates:
                         row["vs_torch_path"] = round(rate / rates["torch"], 1)
-                    peer = _peer_rate(m)
-                    if peer:
-                        row["vs_peer"] = round(rate / peer, 1)
                 rows.append(row)
                 print_row(row)
         if not big:  # steady-state naive recompute of the whole receptive field per sample
@@ -114,44 +104,6 @@ def bench_generate(quick: bool) -> list[dict]:
             print_row(rows[-1])
     torch.set_grad_enabled(True)
     return rows
-
-
-ENCODE_CHILD = PEAK_FN + """
-import json, sys, time
-import numpy as np, torch
-from vqspeech.speech.commands import STREAM_SECONDS
-from vqspeech.speech.data.audio import audio_seconds, load_audio, stream_audio
-from vqspeech.speech.inference import encode_audio, encode_stream
-from vqspeech.speech.models import SpeechVQVAE
-from vqspeech.verbs import load_recipe
-recipe, wav, seconds = json.loads(sys.argv[1])
-cfg = load_recipe(recipe)
-torch.manual_seed(0)
-model = SpeechVQVAE(cfg.model, cfg.quantizer, 4).eval()
-flops = [0]
-def count(mod, inp, out):
-    flops[0] += 2 * mod.weight.numel() * out.shape[0] * out.shape[-1]
-hooks = [m.register_forward_hook(count) for m in model.encoder.modules() if isinstance(m, torch.nn.Conv1d)]
-sr = cfg.data.sample_rate
-probe = np.random.default_rng(0).standard_normal(sr * 4).astype(np.float32) * 0.1
-with torch.no_grad():
-    model.encoder(torch.from_numpy(probe)[None])
-per_sample = flops[0] / len(probe)
-for h in hooks:
-    h.remove()
-t0 = time.perf_counter()
-if audio_seconds(wav) > STREAM_SECONDS:  # as `vqspeech encode` reads a file
-    codes, n = encode_stream(model, stream_audio(wav, sr))
-else:
-    audio = load_audio(wav, sr)
-    codes, n = encode_audio(model, [audio])[0], len(audio)
-dt = time.perf_counter() - t0
-assert len(codes) == -(-n // model.hop)
-print(json.dumps({"audio_s": seconds, "samples_per_s": round(n / dt), "x_real_time": round(n / sr / dt, 1),
-                  "encoder_mflop_per_sample": round(per_sample / 1e6, 3),
-                  "gflops": round(per_sample * n / dt / 1e9, 1),
-                  "peak_rss_mib": round(_status_mib('VmHWM'))}))
-"""
 
 
 def _long_wav(seconds: int) -> Path:
@@ -179,7 +131,7 @@ def bench_encode(quick: bool) -> list[dict]:
     rows = []
     runs = [("recipes/demo.yaml", 600 if quick else 3600)] + ([] if quick else [("recipes/vctk.yaml", 3600)])
     for recipe, seconds in runs:
-        res = run_child(ENCODE_CHILD, [recipe, str(_long_wav(seconds)), seconds])
+        res = run_child("encode", [recipe, str(_long_wav(seconds)), seconds])
         res["of_matmul_peak"] = f"{res['gflops'] / _PEAKS['matmul_gflops']:.0%}"
         rows.append({"encoder": recipe, **res})
         print_row(rows[-1])

@@ -38,7 +38,7 @@ stage() {  # stage NAME COMMAND...: run and record its wall time
 mkdir -p $RUN/convert
 convert_all() {  # f1_000 and the first two held-out utterances, each to every speaker (the HTML report's rows)
     local ids id spk out
-    ids="f1_000 $(.venv/bin/python -c "import json; print(' '.join(json.load(open('$RUN/split.json'))['valid'][:2]))")"
+    ids="f1_000 $(.venv/bin/python scripts/valid_ids.py "$RUN" -n 2)"
     for id in $ids; do
         for spk in $($V speakers -c $CK); do
             out=$RUN/convert/$id-to-$spk.wav
@@ -52,7 +52,7 @@ stage encode $V encode demo_corpus -o $RUN/tokens -c $CK
     --set "train.max_minutes=$PMIN"
 codec_all() {  # .vqs files of held-out utterances, entropy-coded with the prior and with a unigram table
     mkdir -p $RUN/codec
-    local ids; ids=$(.venv/bin/python -c "import json; print(' '.join(json.load(open('$RUN/split.json'))['valid'][:8]))")
+    local ids; ids=$(.venv/bin/python scripts/valid_ids.py "$RUN" -n 8)
     for id in $ids; do
         local wav="demo_corpus/${id%_*}/$id.wav"
         [ -f "$RUN/codec/$id.vqs" ] || $V encode "$wav" -o "$RUN/codec/$id.vqs" -c $CK --prior $PCK

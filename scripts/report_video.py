@@ -15,21 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from video_pick import free_ahead
 
-from vqspeech.video.data.corpus import maze_world
-from vqspeech.video.data.maze import action_index
-from vqspeech.video.eval import psnr_frames, save_strip, ssim_frames
-
-
-def true_continuation(corpus: Path, episode: Path, frame: int, actions: np.ndarray, size: int) -> np.ndarray:
-    """The frames ``uint8 [S, size, size, 3]`` the maze shows after playing ``actions`` from ``frame``."""
-    world = maze_world(corpus, episode, frame)
-    out = []
-    for a in actions:
-        world.step(int(a))
-        out.append(world.render(size))
-    return np.stack(out)
+from vqspeech.video.config import VideoMeta
+from vqspeech.video.eval import motion_benchmark, save_strip, score_against_truth, true_continuation
 
 
 def strip_scores(run: Path, corpus: Path, name: str) -> dict[str, list[float]]:
@@ -41,51 +29,16 @@ def strip_scores(run: Path, corpus: Path, name: str) -> dict[str, list[float]]:
     truth = true_continuation(corpus, Path(ep), int(start) + len(ctx) - 1, acts, ctx.shape[1])
     save_strip([np.concatenate([ctx, truth]), np.concatenate([ctx, video])], run / "figures" /
                f"{name}_vs_truth.png", scale=2)
-    last = np.repeat(ctx[-1:], len(truth), 0)
-    return {"rollout_psnr": psnr_frames(video, truth).tolist(), "copy_last_psnr": psnr_frames(last, truth).tolist(),
-            "rollout_ssim": ssim_frames(video, truth).tolist(), "copy_last_ssim": ssim_frames(last, truth).tolist(),
-            "truth_change": [float(np.abs(truth[i].astype(float) - (truth[i - 1] if i else ctx[-1])).mean())
-                             for i in range(len(truth))],
-            "rollout_change": [float(np.abs(video[i].astype(float) - (video[i - 1] if i else ctx[-1])).mean())
-                               for i in range(len(video))]}
+    return score_against_truth(ctx, video, truth)
 
 
-def motion_benchmark(prior_path: Path, corpus: Path, contexts: int = 16, context: int = 6, steps: int = 10
-                     ) -> dict[str, Any]:
-    """``forward*steps`` and ``right*steps`` rolled out from up to ``contexts`` held-out contexts (one per test
-    episode, the first frame at a multiple of 7 with a free corridor of ``steps`` forwards ahead), each scored per
-    step against the simulator's true continuation, next to a ``noop*steps`` rollout (the model's frames without
-    motion), copy-last-frame and the decoder ceiling.  Returns PSNR lists per row (dB)."""
+def motion_scores(prior_path: Path, corpus: Path) -> dict[str, Any]:
+    """:func:`vqspeech.video.eval.motion_benchmark` of the prior at ``prior_path`` and its recorded VQ-VAE."""
     from vqspeech.registry import load_model
-    from vqspeech.video.inference import decode_frames, encode_frames, rollout
 
-    prior, pmeta = load_model(prior_path, expect="video-prior")
-    vq, vmeta = load_model(pmeta["vqvae_path"], expect="video-vqvae")
-    size = int(vmeta["frame_size"])
-    picks = []
-    for ep in sorted((corpus / "test").rglob("ep*.npz")):
-        s = next((s for s in range(0, 100 - context - steps, 7) if free_ahead(corpus, ep, s + context - 1, steps)),
-                 None)
-        if s is not None:
-            picks.append((ep, s))
-    picks = picks[:contexts]
-    ctx = np.stack([np.load(ep)["video"][s : s + context] for ep, s in picks])
-    past = np.stack([np.load(ep)["actions"][s : s + context - 1] for ep, s in picks])
-    codes = np.stack([encode_frames(vq, c) for c in ctx])
-    last = np.repeat(ctx[:, -1:], steps, 1)
-    out: dict[str, Any] = {"contexts": len(picks)}
-    for name in ("forward", "right"):
-        act = action_index(name)
-        truth = np.stack([true_continuation(corpus, ep, s + context - 1, np.full(steps, act), size)
-                          for ep, s in picks])
-        score = {"copy last": last}
-        for label, a in ((f"rollout {name}", act), ("rollout noop", action_index("noop"))):
-            z = rollout(prior, codes, np.concatenate([past, np.full((len(picks), steps), a)], 1), steps)
-            score[label] = np.stack([decode_frames(vq, zz) for zz in z])
-        score["ceiling"] = np.stack([decode_frames(vq, encode_frames(vq, t)) for t in truth])
-        out[name] = {k: psnr_frames(v.reshape(-1, *v.shape[2:]), truth.reshape(-1, *truth.shape[2:])
-                                    ).reshape(len(picks), steps).mean(0).tolist() for k, v in score.items()}
-    return out
+    prior, raw = load_model(prior_path, expect="video-prior")
+    vq, _ = load_model(VideoMeta.of(raw, str(prior_path)).vqvae_path, expect="video-vqvae")
+    return motion_benchmark(prior, vq, corpus)
 
 
 def row(name: str, values: list[float], fmt: str = "{:.2f}") -> str:
@@ -129,7 +82,7 @@ def main() -> None:
     for name, s in scores.items():
         md += [row(f"{name}*10 truth", s["truth_change"], "{:.1f}"),
                row(f"{name}*10 rollout", s["rollout_change"], "{:.1f}")]
-    bench = motion_benchmark(Path(ev["checkpoint"]), corpus)
+    bench = motion_scores(Path(ev["checkpoint"]), corpus)
     scores["benchmark"] = bench
     (run / "strip_scores.json").write_text(json.dumps(scores, indent=1) + "\n")
     md += ["", f"The same on {bench['contexts']} held-out contexts (one per test episode, each with a free corridor "

@@ -12,19 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vqspeech.video.data.corpus import maze_world
-from vqspeech.video.data.maze import STEP, action_index
-
-
-def free_ahead(root: Path, episode: Path, frame: int, steps: int) -> bool:
-    """Whether ``steps`` forward actions from ``frame`` each move the agent a full :data:`STEP`."""
-    world = maze_world(root, episode, frame)
-    for _ in range(steps):
-        x, y = world.state.x, world.state.y
-        world.step(action_index("forward"))
-        if np.hypot(world.state.x - x, world.state.y - y) < STEP - 1e-3:
-            return False
-    return True
+from vqspeech.video.data.maze import action_index
+from vqspeech.video.eval import free_ahead
 
 
 def pick(root: Path, split: str, context: int, steps: int) -> tuple[Path, int]:

@@ -1,4 +1,4 @@
-"""``--device auto|cpu|cuda`` for every command that runs a model."""
+"""The one device rule: ``--device auto|cpu|cuda`` for every command, training task and inference helper."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import torch
 from vqspeech.errors import InputError
 
 
-def pick_device(name: str) -> torch.device:
+def pick_device(name: str | torch.device) -> torch.device:
     """``auto`` -> CUDA when available, else CPU; under ``torchrun`` each rank uses ``cuda:LOCAL_RANK``.
-    ``cuda`` without a GPU is an input error."""
+    ``cuda`` without a GPU is an input error.  A ``torch.device`` (one already picked) is returned unchanged."""
+    if isinstance(name, torch.device):
+        return name
     if name not in ("auto", "cpu", "cuda"):
         raise InputError(f"--device must be auto, cpu or cuda, not {name!r}")
     if name == "cuda" and not torch.cuda.is_available():

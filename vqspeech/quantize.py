@@ -159,6 +159,18 @@ class VectorQuantizer(nn.Module):
         out = F.embedding(codes, self.weight)  # [B, *S, D]
         return out.movedim(-1, 1)
 
+    @torch.no_grad()
+    def lookup(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes ``[B, *S]`` (long) of ``z: [B, D, *S]``: the nearest code of each vector.  Never changes the
+        codebook or its statistics (no data init, EMA or restart), in training mode too: what every model's
+        ``encode`` uses."""
+        if z.dim() < 3 or z.shape[1] != self.dim:
+            raise ValueError(f"expected z of shape [B, {self.dim}, ...], got {tuple(z.shape)}")
+        with torch.autocast(z.device.type, enabled=False):
+            flat = z.float().movedim(1, -1).reshape(-1, self.dim)
+            codes, _ = nearest_codes(flat, self.weight, self.chunk_size)
+        return codes.view(z.shape[0], *z.shape[2:])
+
     def forward(self, z: torch.Tensor) -> VQOutput:
         """Quantize ``z: [B, D, *S]``; see the class docstring for the outputs."""
         if z.dim() < 3 or z.shape[1] != self.dim:

@@ -43,9 +43,9 @@ def train(
     else:
         cfg = load_recipe(recipe, overrides)
     run_dir.mkdir(parents=True, exist_ok=True)
-    setup(device)  # under torchrun: the process group exists before the task builds rank-0 caches
+    dev = setup(device)  # under torchrun: the process group exists before the task builds rank-0 caches
     if task is None:
-        task = registry.get(cfg.task).task(cfg, run_dir)
+        task = registry.get(cfg.task).task(cfg, run_dir, dev)
     return loop(cfg, task, run_dir, resume=resume, device=device)
 
 

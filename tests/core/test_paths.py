@@ -55,3 +55,15 @@ def test_image_and_video_commands_report_a_missing_input_before_the_checkpoint(
     with pytest.raises(InputError, match=r"nope: no such file or directory"):
         fn(*args, **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_reports_show_paths_relative_to_the_working_directory(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is written for users names no folder of the machine (``runs/demo/split.json``, not ``/home/...``)."""
+    from vqspeech.io.paths import shown_path
+
+    monkeypatch.chdir(tmp_path)
+    assert shown_path(tmp_path / "runs" / "demo" / "split.json") == "runs/demo/split.json"
+    assert shown_path("runs/x.safetensors") == "runs/x.safetensors"
+    assert shown_path(tmp_path.parent / "data" / "a.wav") == "../data/a.wav"
+    assert shown_path(tmp_path / "runs" / "demo" / "split.json", start=tmp_path / "runs") == "demo/split.json"

@@ -11,6 +11,7 @@ import pytest
 from vqspeech import registry
 from vqspeech.errors import ConfigError
 from vqspeech.train.recipe import TrainConfig, apply_overrides, build, dump_yaml
+from vqspeech.verbs import load_recipe
 
 
 @dataclass
@@ -83,3 +84,25 @@ def test_every_kind_name_is_spelled_once() -> None:
     for name in registry.kinds():
         places = [p for p in root.rglob("*.py") if f'"{name}"' in p.read_text()]
         assert len(places) == 1, (name, places)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("model.colour=3", "model.colour"), ("train.lr=fast", "train.lr must be float"),
+     ("quantizer.ema=1", "quantizer.ema must be bool"), ("data.layout=zip", "data.layout must be one of"),
+     ("nosuch.key=1", "unknown key 'nosuch'"), ("model.layer=3", "did you mean 'layers'"),
+     ("train.max_step=3", "did you mean 'max_steps'"), ("train.max_steps=2.5", "train.max_steps must be int")],
+)
+def test_recipe_errors_name_the_key(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_recipe("recipes/demo.yaml", [override])
+
+
+def test_all_recipes_load_typed() -> None:
+    from vqspeech import registry
+
+    for p in sorted(Path("recipes").glob("*.yaml")):
+        cfg = load_recipe(p)
+        assert isinstance(cfg, registry.get(cfg.task).config), p
+    cfg = load_recipe("recipes/demo.yaml", ["train.lr=1e-3", "quantizer.ema=false", "data.unseen_speakers=[a, b]"])
+    assert cfg.train.lr == 1e-3 and cfg.quantizer.ema is False and cfg.data.unseen_speakers == ["a", "b"]

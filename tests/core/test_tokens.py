@@ -53,11 +53,20 @@ def test_readers_take_the_directory_as_it_is(tmp_path: Path) -> None:
     assert n == (5, 60)
 
 
-def test_hf_datasets_reads_the_directory(tmp_path: Path) -> None:
-    datasets = pytest.importorskip("datasets")
+def test_hf_datasets_reads_the_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HF ``load_dataset("parquet", ...)`` reads the shards as they are (``datasets`` is in the test extra, so this
+    runs in CI), offline, with the same ids, codes and shapes as :func:`read_tokens`."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    import datasets
+
     d = _dataset(tmp_path / "tok")
-    got = datasets.load_dataset("parquet", data_files=str(d / "part-*.parquet"), split="train")
-    assert len(got) == 5
+    got = datasets.load_dataset("parquet", data_files=str(d / "part-*.parquet"), split="train",
+                                cache_dir=str(tmp_path / "hf-cache"))
+    want = read_tokens(d)
+    assert len(got) == len(want) == 5
+    by_id = {r["id"]: r for r in got}
+    for r in want:
+        assert list(by_id[r["id"]]["codes"]) == list(r["codes"]) and list(by_id[r["id"]]["shape"]) == list(r["shape"])
 
 
 def test_v0_1_dataset_with_meta_json_still_reads(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import torch
 from tests.image.conftest import SMALL_DATA, TINY_MODEL, TINY_QUANT, make_config, save, train_steps
 from vqspeech.image.config import IMAGE_VQVAE, ImageModelConfig, ImageVAEConfig, ImageVQVAEConfig, VAEModelConfig
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, uniform_prior_nats, vqvae_bound
-from vqspeech.image.models import ImageVAE, ImageVQVAE, gaussian_kl
+from vqspeech.image.models import ImageVAE, ImageVQVAE, from_map, gaussian_kl, to_map
 from vqspeech.image.tasks import ImageVAETask, ImageVQVAETask
 from vqspeech.registry import load_model
 from vqspeech.train.recipe import QuantizerConfig
@@ -20,10 +20,10 @@ TINY = ImageModelConfig(hidden=16, res_hidden=8, res_blocks=1)
 
 def test_paper_architecture_shapes() -> None:
     m = ImageVQVAE(ImageModelConfig(), QuantizerConfig(num_codes=512, dim=64), 32)
-    convs = [c for c in m.encoder.convs if isinstance(c, torch.nn.Conv2d)]
+    convs = [c for c in m.encoder.net.convs if isinstance(c, torch.nn.Conv2d)]
     assert [(c.kernel_size, c.stride, c.out_channels) for c in convs[:2]] == [((4, 4), (2, 2), 256)] * 2
-    assert len(m.encoder.res.blocks) == 2 and m.encoder.res.blocks[0].conv3.kernel_size == (3, 3)
-    assert m.encoder.res.blocks[0].conv1.kernel_size == (1, 1)
+    assert len(m.encoder.net.res.blocks) == 2 and m.encoder.net.res.blocks[0].conv3.kernel_size == (3, 3)
+    assert m.encoder.net.res.blocks[0].conv1.kernel_size == (1, 1)
     assert m.latent_shape == (8, 8)
     x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
     out = m(x)
@@ -44,18 +44,18 @@ def test_pointwise_output_head() -> None:
     torch.manual_seed(0)
     m = ImageVQVAE(ImageModelConfig(hidden=16, res_hidden=8, res_blocks=1, out_hidden=12),
                    QuantizerConfig(num_codes=16, dim=4), 16)
-    assert m.decoder.deconvs[-1].out_channels == 12 and m.decoder.last.kernel_size == (1, 1)
+    assert m.decoder.net.deconvs[-1].out_channels == 12 and m.decoder.net.last.kernel_size == (1, 1)
     x = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
     out = m(x)
     assert out.out.shape == (2, 768, 16, 16)
     assert out.nll.tolist() == pytest.approx([3 * 256 * math.log(256)] * 2)
-    torch.nn.init.normal_(m.decoder.last.weight)
+    torch.nn.init.normal_(m.decoder.net.last.weight)
     out = m(x)
     ref = torch.nn.functional.cross_entropy(out.out.view(2, 3, 256, 16, 16).transpose(1, 2), x.long(),
                                             reduction="none").flatten(1).sum(1)
     torch.testing.assert_close(out.nll, ref)
     out.nll.sum().backward()
-    assert m.encoder.proj.weight.grad.abs().sum() > 0
+    assert m.encoder.net.proj.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="out_hidden"):
         ImageVQVAE(ImageModelConfig(hidden=16, res_hidden=8, res_blocks=1, out_hidden=-1),
                    QuantizerConfig(num_codes=16, dim=4), 16)
@@ -65,13 +65,14 @@ def test_latent_map_layout_round_trips() -> None:
     m = ImageVQVAE(ImageModelConfig(hidden=16, res_hidden=8, res_blocks=1, latents_per_position=3),
                    QuantizerConfig(num_codes=8, dim=4), 16)
     z = torch.randn(2, 12, 4, 4)
-    assert torch.equal(m._from_map(m._to_map(z)), z)
+    assert torch.equal(from_map(to_map(z, m.m), m.m), z)
     # the m codes of position (i, j) are its channels [k*D:(k+1)*D], at columns j*m + k
-    assert torch.equal(m._to_map(z)[:, :, 1, 2 * 3 + 1], z[:, 4:8, 1, 2])
+    assert torch.equal(to_map(z, m.m)[:, :, 1, 2 * 3 + 1], z[:, 4:8, 1, 2])
+    assert m.latent_shape == (4, 12) and m.encode(torch.zeros(1, 3, 16, 16, dtype=torch.uint8)).shape == (1, 4, 12)
 
 
 def _zero_decoder(m: torch.nn.Module) -> None:
-    last = m.decoder.last
+    last = getattr(m.decoder, "net", m.decoder).last  # a VQ-VAE's decoder wraps the network
     torch.nn.init.zeros_(last.weight)
     torch.nn.init.zeros_(last.bias)
 
@@ -92,7 +93,7 @@ def test_bits_per_dim_against_hand_computation() -> None:
 
     # a decoder that puts logit L on value 0: -ln p(0) = ln(e^L + 255) - L per sub-pixel
     big = 3.0
-    last = m.decoder.last
+    last = m.decoder.net.last
     with torch.no_grad():
         last.bias.view(3, 256)[:, 0] = big
     zeros = np.zeros((2, 32, 32, 3), np.uint8)

@@ -57,3 +57,23 @@ def test_prior_task_end_to_end(small_folder: Path, tiny_vqvae: Path, tmp_path: P
     assert decode_codes(vq, a).shape == (3, 16, 16, 3)
     with pytest.raises(InputError, match="known labels"):
         resolve_labels("zebra", pmeta["classes"], 3, conditional=True)
+
+
+def test_prior_task_encodes_its_corpus_on_the_device_it_is_given(small_folder: Path, tiny_vqvae: Path,
+                                                                  tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--device cpu`` is honoured with CUDA available (mocked: moving the VQ-VAE to CUDA would fail here), and
+    under torchrun the task's device is ``cuda:LOCAL_RANK``, not ``cuda:0``."""
+    from vqspeech import registry
+    from vqspeech.device import pick_device
+
+    cfg = make_config(ImagePriorConfig, {
+        "data": {"root": str(small_folder), "vqvae": str(tiny_vqvae), **SMALL_DATA},
+        "model": {"channels": 8, "layers": 2, "kernel": 3, "out_hidden": 16}, "train": {"batch_size": 4}})
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    task = registry.get(IMAGE_PRIOR).task(cfg, tmp_path, pick_device("cpu"))
+    assert task.device == torch.device("cpu")
+    assert task.codes.shape[1:] == (4, 4)
+    assert "prior_bits_per_code" in task.validate(task.build_model(), torch.device("cpu"))
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert registry.get(IMAGE_PRIOR).task(cfg, tmp_path, pick_device("auto")).device == torch.device("cuda", 1)

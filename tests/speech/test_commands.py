@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,7 @@ import torch
 from helpers import run_cli, write_tone
 
 import vqspeech
-from vqspeech.errors import CheckpointError, ConfigError
-from vqspeech.io.runs import find_checkpoint
+from vqspeech.errors import ConfigError
 from vqspeech.io.tokens import read_tokens
 from vqspeech.speech.data.alignments import Interval, write_textgrid
 from vqspeech.speech.data.audio import load_audio, trim_silence
@@ -82,29 +80,6 @@ def test_every_prior_weight_is_trained_by_its_recipe(recipe: str) -> None:
     with pytest.raises(ConfigError, match="must exceed the largest dilation"):
         bad = load_recipe(f"recipes/{recipe}.yaml", [f"data.crop_codes={2 ** (m.cycle - 1)}"])
         check_prior_crop(bad)
-
-
-def test_find_checkpoint_env_and_runs(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import vqspeech.io.shipped
-
-    monkeypatch.setattr(vqspeech.io.shipped, "SHIPPED_DIR", tmp_path / "no-shipped-models")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("VQSPEECH_CHECKPOINT", raising=False)
-    with pytest.raises(CheckpointError, match="train one with `vqspeech train recipes/demo.yaml`"):
-        find_checkpoint(None, ("speech-vqvae",))
-    for name, age in (("old", 100), ("new", 0)):
-        ck = tmp_path / "runs" / name / "checkpoints" / "last.safetensors"
-        ck.parent.mkdir(parents=True)
-        ck.write_bytes(tiny_model.read_bytes())
-        os.utime(ck, (1e9 - age, 1e9 - age))
-    (tmp_path / "runs" / "junk" / "checkpoints").mkdir(parents=True)
-    (tmp_path / "runs" / "junk" / "checkpoints" / "last.safetensors").write_text("not a checkpoint")
-    assert find_checkpoint(None, ("speech-vqvae",)) == Path("runs/new/checkpoints/last.safetensors")
-    with pytest.raises(CheckpointError, match="no speech-prior checkpoint"):
-        find_checkpoint(None, ("speech-prior",))
-    monkeypatch.setenv("VQSPEECH_CHECKPOINT", "elsewhere.safetensors")
-    assert find_checkpoint(None, ("speech-vqvae",)) == Path("elsewhere.safetensors")
-    assert find_checkpoint(Path("given"), ("speech-vqvae",)) == Path("given")
 
 
 def test_encode_trim_records_offset_and_codes_of_the_trimmed_audio(tiny_model: Path, tmp_path: Path) -> None:
@@ -176,18 +151,6 @@ def test_encode_never_updates_the_codebook_in_training_mode(tiny_model: Path) ->
     assert model.quantizer.training  # and the mode is given back
 
 
-def test_validation_runs_on_its_own_schedule(demo_corpus: Path, tmp_path: Path) -> None:
-    from helpers import TINY_SET
-
-    from vqspeech.verbs import train
-
-    train("recipes/demo.yaml", out=tmp_path / "r", overrides=[*TINY_SET, f"data.root={demo_corpus}",
-          "train.valid_every=3", "train.log_every=10", "train.valid_batches=1"], max_steps=10, device="cpu")
-    rows = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows if "valid_nll_bits" in r] == [3, 6, 9]
-    assert [r["step"] for r in rows if "loss" in r] == [10]
-
-
 def test_prior_refuses_speakers_it_cannot_map(tiny_model: Path, demo_corpus: Path, tmp_path: Path) -> None:
     from helpers import PRIOR_SET
 
@@ -201,19 +164,6 @@ def test_prior_refuses_speakers_it_cannot_map(tiny_model: Path, demo_corpus: Pat
     # an unconditional prior trains on the same units
     train("recipes/demo_prior.yaml", out=tmp_path / "p", overrides=[*ov, "model.speaker_dim=0"], max_steps=1,
           device="cpu")
-
-
-def test_device_under_torchrun_uses_local_rank(monkeypatch: pytest.MonkeyPatch) -> None:
-    from vqspeech.device import pick_device
-    from vqspeech.errors import InputError
-
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setenv("LOCAL_RANK", "1")
-    assert pick_device("cuda") == torch.device("cuda", 1) and pick_device("auto") == torch.device("cuda", 1)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert pick_device("auto") == torch.device("cpu")
-    with pytest.raises(InputError, match="no CUDA GPU"):
-        pick_device("cuda")
 
 
 def test_chunked_encode_is_exact_with_a_640x_stride_list() -> None:
@@ -237,19 +187,6 @@ def test_chunked_encode_is_exact_with_a_640x_stride_list() -> None:
     for w, c, a in zip(whole, chunked, audios, strict=True):
         assert len(w) == -(-len(a) // 640) and len(set(w.tolist())) > 1
         np.testing.assert_array_equal(w, c)
-
-
-def test_cli_family_dispatch(tiny_model: Path, tmp_path: Path) -> None:
-    """A speech token .npz goes to speech, an episode .npz to video, a CIFAR folder to image."""
-    from vqspeech.cli import _family
-
-    np.savez(tmp_path / "tok.npz", codes=np.zeros(5, np.uint16))
-    np.savez(tmp_path / "ep.npz", video=np.zeros((2, 4, 4, 3), np.uint8), actions=np.zeros(2, np.int64))
-    (tmp_path / "cifar" / "cifar-10-batches-py").mkdir(parents=True)
-    assert _family(None, tmp_path / "tok.npz") == "speech"
-    assert _family(None, tmp_path / "ep.npz") == "video"
-    assert _family(None, tmp_path / "cifar") == "image"
-    assert _family(tiny_model, tmp_path / "ep.npz") == "speech"  # the checkpoint's kind decides
 
 
 def test_phoneme_eval_refuses_tokens_of_another_family(tmp_path: Path) -> None:

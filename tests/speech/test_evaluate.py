@@ -21,6 +21,7 @@ def test_evaluate_speech_report(tiny_model: Path, demo_corpus: Path, tmp_path: P
     r = json.loads((tmp_path / "r.json").read_text())
     split = json.loads((tiny_model.parents[1] / "split.json").read_text())
     assert set(r["utterances"]) <= set(split["valid"]) and r["split"].endswith("split.json")  # held out only
+    assert not Path(r["split"]).is_absolute() and not Path(r["checkpoint"]).is_absolute()  # no machine paths
     assert r["original_identification"] == 1.0  # the judge knows the real voices...
     cs = r["conversion_speaker"]
     assert cs["n"] == len(r["utterances"]) and 0 <= cs["identified_as_target"] <= 1

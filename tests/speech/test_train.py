@@ -10,8 +10,7 @@ import torch.multiprocessing as mp
 from helpers import TINY_SET, free_port
 
 import vqspeech
-from vqspeech.errors import CheckpointError, ConfigError
-from vqspeech.io.checkpoint import load_state, read_meta, save_checkpoint
+from vqspeech.io.checkpoint import load_state, read_meta
 from vqspeech.verbs import load_recipe, train
 
 
@@ -91,60 +90,6 @@ def test_checkpoint_round_trip_and_metadata(tiny_model: Path) -> None:
     assert st["step"] == 60
 
 
-def test_checkpoint_refusals(tiny_model: Path, tmp_path: Path) -> None:
-    data = tiny_model.read_bytes()
-    cut = tmp_path / "cut.safetensors"
-    cut.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="truncated"):
-        vqspeech.load(cut)
-    pt = tmp_path / "model.pt"
-    torch.save({"x": torch.zeros(2)}, pt)
-    with pytest.raises(CheckpointError, match="pickle"):
-        vqspeech.load(pt)
-    junk = tmp_path / "junk.safetensors"
-    junk.write_text("hello")
-    with pytest.raises(CheckpointError):
-        vqspeech.load(junk)
-
-
-def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = torch.nn.Linear(2, 2)
-    path = tmp_path / "last.safetensors"
-    save_checkpoint(path, model, {"kind": "x"})
-    before = path.read_bytes()
-    import safetensors.torch
-
-    def boom(*a: object, **k: object) -> None:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(safetensors.torch, "save_file", boom)
-    with pytest.raises(RuntimeError):
-        save_checkpoint(path, torch.nn.Linear(2, 2), {"kind": "x"})
-    assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
-
-
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [("model.colour=3", "model.colour"), ("train.lr=fast", "train.lr must be float"),
-     ("quantizer.ema=1", "quantizer.ema must be bool"), ("data.layout=zip", "data.layout must be one of"),
-     ("nosuch.key=1", "unknown key 'nosuch'"), ("model.layer=3", "did you mean 'layers'"),
-     ("train.max_step=3", "did you mean 'max_steps'"), ("train.max_steps=2.5", "train.max_steps must be int")],
-)
-def test_recipe_errors_name_the_key(override: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        load_recipe("recipes/demo.yaml", [override])
-
-
-def test_all_recipes_load_typed() -> None:
-    from vqspeech import registry
-
-    for p in sorted(Path("recipes").glob("*.yaml")):
-        cfg = load_recipe(p)
-        assert isinstance(cfg, registry.get(cfg.task).config), p
-    cfg = load_recipe("recipes/demo.yaml", ["train.lr=1e-3", "quantizer.ema=false", "data.unseen_speakers=[a, b]"])
-    assert cfg.train.lr == 1e-3 and cfg.quantizer.ema is False and cfg.data.unseen_speakers == ["a", "b"]
-
-
 class Spy:
     """Wraps a task: keeps the model it builds and can poison the loss of one call."""
 
@@ -176,22 +121,7 @@ def _task(run: Path, overrides: list[str]) -> object:
 
     cfg = load_recipe("recipes/demo.yaml", overrides)
     run.mkdir(parents=True, exist_ok=True)
-    return registry.get(cfg.task).task(cfg, run)
-
-
-def test_nan_guard_keeps_last_good_checkpoint(demo_corpus: Path, tmp_path: Path) -> None:
-    from vqspeech.errors import VQSpeechError
-
-    run = tmp_path / "nan"
-    ov = _overrides(demo_corpus)
-    train("recipes/demo.yaml", out=run, overrides=ov, max_steps=3, device="cpu")
-    good = (run / "checkpoints" / "last.safetensors").read_bytes()
-    spy = Spy(_task(run, ov), nan_at_call=2)
-    with pytest.raises(VQSpeechError, match="loss became nan at step 5"):
-        train("recipes/demo.yaml", out=run, overrides=["train.checkpoint_every=1"], resume=True, max_steps=50,
-              device="cpu", task=spy)
-    assert read_meta(run / "checkpoints" / "last.safetensors")["step"] == 4  # the step before the NaN
-    assert good != (run / "checkpoints" / "last.safetensors").read_bytes()
+    return registry.get(cfg.task).task(cfg, run, torch.device("cpu"))
 
 
 def _ddp_train(rank: int, world: int, port: int, corpus: str, out: str, extra: list[str]) -> None:
@@ -202,7 +132,7 @@ def _ddp_train(rank: int, world: int, port: int, corpus: str, out: str, extra: l
 
     dist.init_process_group("gloo", rank=rank, world_size=world)
     ov = [*TINY_SET, f"data.root={corpus}", *extra]
-    spy = Spy(_task(Path(out), ov), slow_rank=0 if extra else -1)
+    spy = Spy(_task(Path(out), ov))
     train("recipes/demo.yaml", out=out, overrides=ov, max_steps=4 if not extra else 10_000, device="cpu", task=spy)
     torch.save({k: v.clone() for k, v in spy.model.state_dict().items()}, f"{out}/rank{rank}.pt")
     torch.save({"calls": torch.tensor(spy.calls)}, f"{out}/calls{rank}.pt")
@@ -230,9 +160,3 @@ def test_ddp_two_ranks_keep_identical_weights(demo_corpus: Path, tmp_path: Path)
     assert all(torch.equal(a[k], start[k]) for k in a)
     fresh = _task(tmp_path / "fresh", [*TINY_SET, f"data.root={demo_corpus}"]).build_model().state_dict()
     assert any(not torch.equal(a[k], fresh[k]) for k in a if a[k].is_floating_point())  # training moved weights
-
-
-def test_ddp_time_limit_is_agreed_across_ranks(demo_corpus: Path, tmp_path: Path) -> None:
-    _spawn((2, free_port(), str(demo_corpus), str(tmp_path / "t"), ["train.max_minutes=0.02"]))
-    calls = [int(torch.load(tmp_path / "t" / f"calls{r}.pt", weights_only=True)["calls"]) for r in (0, 1)]
-    assert calls[0] == calls[1] > 0  # both ranks stopped after the same step

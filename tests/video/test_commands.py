@@ -101,7 +101,7 @@ def test_cli_passes_the_video_options(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("VQSPEECH_CHECKPOINT", raising=False)
     code, _, err = run_cli(["sample", "-o", "t.gif", "--context", str(ep), "--actions", "forward"], monkeypatch,
                            capsys)
-    assert code == 0 and calls["sample"][0] == (Path("t.gif"), None), err
+    assert code == 0 and calls["sample"][0] == (Path("t.gif"),) and calls["sample"][1]["checkpoint"] is None, err
     code, _, err = run_cli(["sample", "-o", "t.gif", "--context", "gone.npz", "--actions", "forward"], monkeypatch,
                            capsys)
     assert code == 2 and err.strip() == "error: gone.npz: no such file or directory"
@@ -166,3 +166,22 @@ def test_decode_and_evaluate_refuse_missing_folders(maze16: Path, tiny_vqvae: Pa
     assert not (tmp_path / "gone").exists()
     # A new directory whose parent exists is made, as before.
     assert len(commands.decode(tok, tmp_path / "frames", checkpoint=tiny_vqvae, device="cpu")) == 1
+
+
+def test_evaluate_writes_the_markdown_atomically(maze16: Path, tiny_vqvae: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--md`` goes through ``atomic_write`` (temp file, fsync, rename), as speech and image do: an interrupted
+    run never leaves half a table."""
+    from vqspeech.io.atomic import atomic_write
+
+    written: list[Path] = []
+
+    def spy(path: Path, write: object) -> None:
+        written.append(Path(path))
+        atomic_write(path, write)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(commands, "atomic_write", spy)
+    commands.evaluate(maze16, tiny_vqvae, md_path=tmp_path / "e.md", context=3, steps=2, max_windows=2,
+                      device="cpu")
+    assert written == [tmp_path / "e.md"] and "copy last" in (tmp_path / "e.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.md"]

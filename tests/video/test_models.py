@@ -145,22 +145,6 @@ def test_two_stage_global_model(maze16: Path, tiny_vqvae: Path, tmp_path: Path) 
     assert z["latents"].shape == (3, 3) and z["frames"].shape == (3, 16, 16, 3)
 
 
-def test_checkpoint_whose_header_length_reads_pk_loads(tmp_path: Path) -> None:
-    """A safetensors header of 0x4B50 bytes starts the file with b"PK": still a checkpoint, not a pickle."""
-    import struct
-
-    from vqspeech.io.checkpoint import read_meta, save_checkpoint
-
-    path = tmp_path / "pk.safetensors"
-    pad = 0
-    for _ in range(3):
-        save_checkpoint(path, torch.nn.Linear(1, 1), {"kind": VIDEO_VQVAE, "pad": "x" * pad})
-        (n,) = struct.unpack("<Q", path.read_bytes()[:8])
-        pad += 0x4B50 - n
-    assert path.read_bytes()[:2] == b"PK"
-    assert read_meta(path)["kind"] == VIDEO_VQVAE
-
-
 def test_paper_shapes_84_to_21() -> None:
     """dmlab recipes: 84x84 frames -> 21x21 codes (K = 512) -> 84x84; the video prior and the 3-latent second
     stage take 21x21 maps (channels shrunk here to keep the test fast; the shapes are the recipes')."""
@@ -185,3 +169,18 @@ def test_paper_shapes_84_to_21() -> None:
     lat = g.encode(clip[:, 0])
     assert lat.shape == (1, 3) and g.quantizer.num_codes == 512  # 3 x 9 bits = 27 bits per frame
 
+
+
+def test_prior_task_encodes_its_corpus_on_the_device_it_is_given(maze16: Path, tiny_vqvae: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--device cpu`` is honoured with CUDA available (mocked: moving the VQ-VAE to CUDA would fail here)."""
+    from tests.video.conftest import TINY_PRIOR
+    from vqspeech import registry
+    from vqspeech.device import pick_device
+    from vqspeech.verbs import load_recipe
+
+    cfg = load_recipe("recipes/maze_video.yaml", [f"data.root={maze16}", f"data.vqvae={tiny_vqvae}", *TINY_PRIOR])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    task = registry.get(cfg.task).task(cfg, tmp_path, pick_device("cpu"))
+    assert task.device == torch.device("cpu")
+    assert task.codes.shape[1:] == (4, 4)

@@ -9,13 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from vqspeech.device import pick_device
 from vqspeech.errors import InputError
-from vqspeech.image.config import IMAGE_PRIOR, IMAGE_VAE, IMAGE_VQVAE
+from vqspeech.image.config import IMAGE_PRIOR, IMAGE_VAE, IMAGE_VQVAE, ImageMeta
 from vqspeech.image.data import load_images
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid
-from vqspeech.image.inference import _device, decode_codes, resolve_labels, sample_codes
+from vqspeech.image.inference import decode_codes, resolve_labels, sample_codes
 from vqspeech.io.atomic import atomic_write, write_json
-from vqspeech.io.paths import output_is_file, require_inputs, require_parents
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents, shown_path
 
 HINT = "vqspeech train recipes/images_demo.yaml"
 
@@ -55,38 +56,38 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
 
     require_inputs([input])
     require_parents([json_path, md_path])
-    dev = _device(device)
+    dev = pick_device(device)
     ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE, IMAGE_VAE))
     model, meta = load_model(ckpt, expect=(IMAGE_VQVAE, IMAGE_VAE))
-    size = int(meta["image_size"])
-    held = load_images(input, "test", image_size=size, seed=seed, valid_fraction=valid_fraction)
+    im = ImageMeta.of(meta, str(ckpt))
+    held = load_images(input, "test", image_size=im.image_size, seed=seed, valid_fraction=valid_fraction)
     if len(held) == 0:
         raise InputError(f"{input}: no held-out images")
     idx = np.unique(np.linspace(0, len(held) - 1, min(len(held), max(1, max_images))).round().astype(np.int64))
     x, y = held.images(idx), held.labels[idx]
     out_dir = Path(out_dir) if out_dir else None
-    report: dict[str, Any] = {"input": str(input), "images": len(x)}
+    report: dict[str, Any] = {"input": shown_path(input), "images": len(x)}
     p_model = None
     if meta["kind"] == IMAGE_VQVAE:
         if prior is not None:
             p_model, p_meta = load_model(prior, expect=IMAGE_PRIOR)
-            if p_meta.get("num_codes") != meta.get("num_codes"):
-                raise InputError(f"{prior}: a prior over {p_meta.get('num_codes')} codes, but {ckpt} has "
-                                 f"{meta.get('num_codes')}")
+            pm = ImageMeta.of(p_meta, str(prior))
+            if pm.num_codes != im.num_codes:
+                raise InputError(f"{prior}: a prior over {pm.num_codes} codes, but {ckpt} has {im.num_codes}")
         res = evaluate_vqvae(model, x, y, p_model, device=dev)
-        report["vqvae"] = {"checkpoint": str(ckpt), **metrics_only(res)}
+        report["vqvae"] = {"checkpoint": shown_path(ckpt), **metrics_only(res)}
     else:
         res = evaluate_vae(model, x, device=dev, seed=seed)
-        report["vae"] = {"checkpoint": str(ckpt), **metrics_only(res)}
+        report["vae"] = {"checkpoint": shown_path(ckpt), **metrics_only(res)}
     if vae is not None:
         v_model, _ = load_model(vae, expect=IMAGE_VAE)
-        report["vae"] = {"checkpoint": str(vae), **metrics_only(evaluate_vae(v_model, x, device=dev, seed=seed))}
+        report["vae"] = {"checkpoint": shown_path(vae), **metrics_only(evaluate_vae(v_model, x, device=dev, seed=seed))}
     if out_dir is not None:
         k = min(32, len(x))
         report["reconstructions"] = str(save_grid(np.concatenate([x[:k], res["reconstructions"][:k]]),
                                                   out_dir / "reconstructions.png"))
         if p_model is not None and samples > 0:
-            lab = resolve_labels(None, meta["classes"], samples, p_model.num_classes > 0)
+            lab = resolve_labels(None, im.classes, samples, p_model.num_classes > 0)
             codes = sample_codes(p_model, samples, model.latent_shape, lab, seed=seed, device=dev)
             report["samples"] = str(save_grid(decode_codes(model, codes, device=dev), out_dir / "samples.png"))
     if json_path is not None:
@@ -99,7 +100,7 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, prior: 
 
 def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path | None = None, fmt: str = "parquet",
            split: str | None = None, batch_size: int = 64, num_shards: int | None = None,
-           shard_index: int | None = None, shard_images: int = 4096, device: str = "auto", **_: Any) -> dict[str, int]:
+           shard_index: int | None = None, shard_images: int = 4096, device: str = "auto") -> dict[str, int]:
     """``vqspeech encode IMAGES -o OUT -c VQVAE``: a CIFAR-10 folder, an ImageNet root or class folders (``split``
     train/test/all, default all) -> a token dataset with ``codes`` ``[h, w]`` (``shape``), ``label`` and ``path``
     per image.  Ids are the loaders' stable ids (``data_batch_1:17``, file paths); a re-run skips written ids."""
@@ -116,16 +117,17 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
         raise InputError(f"--shard-index must be in [0, {num_shards})")
     ckpt = _checkpoint(checkpoint, (IMAGE_VQVAE,))
     model, meta = load_model(ckpt, expect=IMAGE_VQVAE)
+    im = ImageMeta.of(meta, str(ckpt))
     out = prepare_output(out)
     write_token_meta(out, {"kind": IMAGE_VQVAE, "format": fmt, "model_path": str(ckpt),
-                           "model_sha256": sha256_file(ckpt), "num_codes": meta["num_codes"],
-                           "classes": meta["classes"], "image_size": meta["image_size"]})
+                           "model_sha256": sha256_file(ckpt),
+                           **ImageMeta(im.classes, im.image_size, im.num_codes).to_dict()})
     writer = TokenWriter(out, fmt, rank=shard_index or 0, columns=[("label", pa.int64()), ("path", pa.string())])
     done = writer.done_ids()
-    dev = _device(device)
+    dev = pick_device(device)
     written = skipped = 0
     for item in inputs:
-        images = load_images(item, split or "all", image_size=int(meta["image_size"]))
+        images = load_images(item, split or "all", image_size=im.image_size)
         todo = [i for i in range(len(images)) if f"{item}:{images.ids[i]}" not in done]
         if num_shards:
             todo = todo[shard_index::num_shards]
@@ -142,8 +144,8 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     return {"written": written, "skipped": skipped, "failed": 0}
 
 
-def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None = None, device: str = "auto",
-           **_: Any) -> list[Path]:
+def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None = None,
+           device: str = "auto") -> list[Path]:
     """``vqspeech decode TOKENS -o OUT -c VQVAE``: image code maps -> one PNG per item in ``OUT/`` (or ``OUT.png``
     for a single item; any other extension is refused rather than made a directory)."""
     from PIL import Image
@@ -168,7 +170,7 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
         if len(r["shape"]) != 2:
             raise InputError(f"{tokens}: item {r['id']!r} has codes of shape {r['shape']}, not an image code map")
     codes = np.stack([np.asarray(r["codes"], np.int64).reshape(r["shape"]) for r in rows])
-    images = decode_codes(model, codes, device=_device(device))
+    images = decode_codes(model, codes, device=pick_device(device))
     if not single:
         out.mkdir(exist_ok=True)
     paths = [out] if single else [out / (re.sub(r"[^\w.-]", "_", r["id"]) + ".png") for r in rows]
@@ -216,19 +218,21 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, vqvae: str 
         raise InputError(f"--ncol must be >= 1, not {ncol}")
     if temperature < 0:
         raise InputError(f"--temperature must be >= 0, not {temperature}")
-    dev = _device(device)
+    dev = pick_device(device)
     pc = _checkpoint(checkpoint, (IMAGE_PRIOR,), hint="vqspeech train recipes/images_demo_prior.yaml")
-    prior, pmeta = load_model(pc, expect=IMAGE_PRIOR)
-    vq_path = Path(vqvae) if vqvae is not None else Path(pmeta["vqvae_path"])
+    prior, p_meta = load_model(pc, expect=IMAGE_PRIOR)
+    pmeta = ImageMeta.of(p_meta, str(pc))
+    vq_path = Path(vqvae) if vqvae is not None else Path(pmeta.vqvae_path)
     if not vq_path.exists():
         raise InputError(f"{vq_path}: the prior's VQ-VAE is not there; pass --vqvae")
-    vq, vmeta = load_model(vq_path, expect=IMAGE_VQVAE)
-    if vqvae is None and sha256_file(vq_path) != pmeta.get("vqvae_sha256"):
+    vq, v_meta = load_model(vq_path, expect=IMAGE_VQVAE)
+    vmeta = ImageMeta.of(v_meta, str(vq_path))
+    if vqvae is None and sha256_file(vq_path) != pmeta.vqvae_sha256:
         raise InputError(f"{vq_path}: not the VQ-VAE this prior was trained on (sha256 differs); pass --vqvae")
-    if int(vmeta["num_codes"]) != int(pmeta["num_codes"]):
-        raise InputError(f"{vq_path}: has {vmeta['num_codes']} codes but the prior models {pmeta['num_codes']}")
-    labels = resolve_labels(label, pmeta["classes"], n, prior.num_classes > 0)
-    codes = sample_codes(prior, n, pmeta["latent_shape"], labels, temperature=temperature, seed=seed, device=dev)
+    if vmeta.num_codes != pmeta.num_codes:
+        raise InputError(f"{vq_path}: has {vmeta.num_codes} codes but the prior models {pmeta.num_codes}")
+    labels = resolve_labels(label, pmeta.classes, n, prior.num_classes > 0)
+    codes = sample_codes(prior, n, pmeta.latent_shape, labels, temperature=temperature, seed=seed, device=dev)
     images = decode_codes(vq, codes, device=dev)
     if out.suffix.lower() != ".png":  # NAME.npz given: the grid goes beside it; NAME.PNG is kept as given
         out = out.with_suffix(".png")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from vqspeech.io.checkpoint import FamilyMeta
 from vqspeech.train.recipe import NoSection, QuantizerConfig, TrainConfig
 
 # The kind names, spelled once.
@@ -108,3 +109,21 @@ class ImagePriorConfig:
     model: PixelCNNConfig = field(default_factory=PixelCNNConfig)
     quantizer: NoSection = field(default_factory=NoSection)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass
+class ImageMeta(FamilyMeta):
+    """The image fields of a checkpoint's (and a token dataset's) metadata.
+
+    classes: class names (label ``i`` is ``classes[i]``); image_size: ``H = W`` of the model's images;
+    num_codes: ``K`` (0 for the continuous VAE); latent_shape: a prior's code map ``[h, w*m]``; vqvae_path,
+    vqvae_sha256: the VQ-VAE a prior models.
+    """
+
+    classes: list[str]
+    image_size: int
+    num_codes: int
+    latent_shape: list[int] = field(default_factory=list)
+    vqvae_path: str = ""
+    vqvae_sha256: str = ""
+

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vqspeech.device import pick_device
 from vqspeech.image.models import ImageVAE, ImageVQVAE
 from vqspeech.models.pixels import to_uint8
 
@@ -73,7 +74,7 @@ def evaluate_vqvae(model: ImageVQVAE, images: np.ndarray, labels: np.ndarray | N
 
     Returns the metrics plus ``reconstructions`` (``uint8 [N, H, W, 3]``) and ``codes`` (``[N, h, w*m]``).
     """
-    device = torch.device(device)
+    device = pick_device(device)
     was = model.training
     model.eval().to(device)
     nll, prior_nll, recon, codes = [], [], [], []
@@ -116,7 +117,7 @@ def evaluate_vae(model: ImageVAE, images: np.ndarray, *, batch_size: int = 64, d
                  seed: int = 0) -> dict[str, Any]:
     """The continuous VAE's negative ELBO in bits/dim (its reconstruction and KL terms beside it) and PSNR of the
     posterior-mean reconstruction; one seeded posterior sample per image."""
-    device = torch.device(device)
+    device = pick_device(device)
     was = model.training
     model.eval().to(device)
     gen = torch.Generator(device=device).manual_seed(seed)

@@ -13,10 +13,8 @@ from vqspeech.image.config import (
 from vqspeech.image.tasks import ImagePriorTask, ImageVAETask, ImageVQVAETask, build_prior_model, build_vae, build_vqvae
 from vqspeech.registry import Kind
 
-COMMANDS = "vqspeech.image.commands"
-
 KINDS = [
-    Kind(IMAGE_VQVAE, "image", "vqvae", ImageVQVAEConfig, build_vqvae, ImageVQVAETask, COMMANDS),
-    Kind(IMAGE_VAE, "image", "vae", ImageVAEConfig, build_vae, ImageVAETask, COMMANDS),
-    Kind(IMAGE_PRIOR, "image", "prior", ImagePriorConfig, build_prior_model, ImagePriorTask, COMMANDS),
+    Kind(IMAGE_VQVAE, "image", "vqvae", ImageVQVAEConfig, build_vqvae, ImageVQVAETask),
+    Kind(IMAGE_VAE, "image", "vae", ImageVAEConfig, build_vae, ImageVAETask),
+    Kind(IMAGE_PRIOR, "image", "prior", ImagePriorConfig, build_prior_model, ImagePriorTask),
 ]

@@ -18,17 +18,13 @@ import torch
 from torch import nn
 
 from vqspeech.image.config import ImageModelConfig, PixelCNNConfig, VAEModelConfig
+from vqspeech.models.pixels import to_unit
+from vqspeech.models.vqvae import VQVAE
 from vqspeech.nn.conv import Decoder2d, Encoder2d
 from vqspeech.nn.pixelcnn import GatedPixelCNN
-from vqspeech.quantize import VectorQuantizer
 from vqspeech.train.recipe import QuantizerConfig
 
 LEVELS = 256
-
-
-def to_unit(x: torch.Tensor) -> torch.Tensor:
-    """``uint8 [B, 3, H, W]`` -> float in ``[-1, 1]``."""
-    return x.float() / 127.5 - 1.0
 
 
 class _Likelihood(nn.Module):
@@ -82,71 +78,93 @@ class VQVAEOutput(NamedTuple):
     codes_used: torch.Tensor
 
 
-class ImageVQVAE(nn.Module):
-    """The image VQ-VAE: ``Encoder2d -> VectorQuantizer -> Decoder2d``.
+class ImageEncoder(nn.Module):
+    """``uint8 [B, 3, H, W]`` -> ``z_e [B, D, h, w*m]``: the strided encoder, its ``m`` latents per position laid
+    side by side (:func:`to_map`)."""
 
-    forward(x: ``uint8 [B, 3, H, W]``) -> :class:`VQVAEOutput`; ``encode(x) -> codes [B, h, w*m]``;
-    ``decode(codes) -> float [B, 3, H, W]`` (expected pixel values in ``[0, 255]``).
+    def __init__(self, model: ImageModelConfig, dim: int) -> None:
+        super().__init__()
+        self.m, self.dim = model.latents_per_position, dim
+        self.net = Encoder2d(3, model.hidden, self.m * dim, downsample=model.downsample, res_blocks=model.res_blocks,
+                             res_hidden=model.res_hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return to_map(self.net(to_unit(x)), self.m)
+
+
+class ImageDecoder(nn.Module):
+    """``z_q [B, D, h, w*m]`` -> the likelihood's parameters ``[B, C, H, W]`` (``forward``); ``nll(x, z_q)`` ->
+    ``[B]`` nats per image (categorical) or summed squared error (mse); ``generate(z_q)`` -> expected pixel values
+    ``float [B, 3, H, W]`` in ``[0, 255]``."""
+
+    def __init__(self, model: ImageModelConfig, dim: int) -> None:
+        super().__init__()
+        self.m = model.latents_per_position
+        self.likelihood = _Likelihood(model.likelihood)
+        self.net = Decoder2d(self.m * dim, model.hidden, self.likelihood.out_channels, upsample=model.downsample,
+                             res_blocks=model.res_blocks, res_hidden=model.res_hidden, out_hidden=model.out_hidden)
+        _zero_last(self.net)
+
+    def forward(self, zq: torch.Tensor) -> torch.Tensor:
+        return self.net(from_map(zq, self.m))
+
+    def nll(self, x: torch.Tensor, zq: torch.Tensor) -> torch.Tensor:
+        return self.likelihood.nll(self(zq), x)
+
+    def generate(self, zq: torch.Tensor) -> torch.Tensor:
+        return self.likelihood.mean(self(zq))
+
+
+def to_map(z: torch.Tensor, m: int) -> torch.Tensor:
+    """``[B, m*D, h, w]`` -> ``[B, D, h, w*m]`` (the ``m`` latents of a position side by side)."""
+    b, c, h, w = z.shape
+    d = c // m
+    return z.view(b, m, d, h, w).permute(0, 2, 3, 4, 1).reshape(b, d, h, w * m)
+
+
+def from_map(q: torch.Tensor, m: int) -> torch.Tensor:
+    """``[B, D, h, w*m]`` -> ``[B, m*D, h, w]`` (inverse of :func:`to_map`)."""
+    b, d, h, wm = q.shape
+    w = wm // m
+    return q.view(b, d, h, w, m).permute(0, 4, 1, 2, 3).reshape(b, m * d, h, w)
+
+
+class ImageVQVAE(VQVAE):
+    """The image VQ-VAE: the core shell with :class:`ImageEncoder` and :class:`ImageDecoder` injected.
+
+    forward(x: ``uint8 [B, 3, H, W]``) -> :class:`VQVAEOutput` (with the decoder's raw output, for bits/dim);
+    ``encode(x) -> codes [B, h, w*m]``; ``decode(codes) -> float [B, 3, H, W]`` (expected pixel values in
+    ``[0, 255]``).  0.3 checkpoints (``encoder.*``/``decoder.*`` the bare networks) load unchanged.
     """
 
-    def __init__(self, model: ImageModelConfig, quantizer: QuantizerConfig, image_size: int,
-                 restart_threshold: float = 0.0) -> None:
-        super().__init__()
-        self.m, self.dim = model.latents_per_position, quantizer.dim
-        self.num_codes, self.image_size = quantizer.num_codes, image_size
+    KEY_RENAMES = (("encoder.", "encoder.net."), ("decoder.", "decoder.net."))
+
+    def __init__(self, model: ImageModelConfig, quantizer: QuantizerConfig, image_size: int) -> None:
         f = 2**model.downsample
         if image_size % f:
             raise ValueError(f"image_size {image_size} is not a multiple of 2**downsample = {f}")
+        super().__init__(ImageEncoder(model, quantizer.dim), quantizer.build(), ImageDecoder(model, quantizer.dim))
+        self.m, self.dim = model.latents_per_position, quantizer.dim
+        self.num_codes, self.image_size = quantizer.num_codes, image_size
         self.latent_shape = (image_size // f, image_size // f * self.m)
-        self.likelihood = _Likelihood(model.likelihood)
-        self.encoder = Encoder2d(3, model.hidden, self.m * self.dim, downsample=model.downsample,
-                                 res_blocks=model.res_blocks, res_hidden=model.res_hidden)
-        self.quantizer = VectorQuantizer(quantizer.num_codes, quantizer.dim, beta=quantizer.beta, ema=quantizer.ema,
-                                         decay=quantizer.decay, chunk_size=quantizer.chunk_size,
-                                         restart_threshold=restart_threshold, init=quantizer.init)
-        self.decoder = Decoder2d(self.m * self.dim, model.hidden, self.likelihood.out_channels,
-                                 upsample=model.downsample, res_blocks=model.res_blocks, res_hidden=model.res_hidden,
-                                 out_hidden=model.out_hidden)
-        _zero_last(self.decoder)
+
+    @property
+    def likelihood(self) -> _Likelihood:
+        return self.decoder.likelihood
 
     @property
     def num_latents(self) -> int:
         """Discrete latents per image (``N_z``)."""
         return self.latent_shape[0] * self.latent_shape[1]
 
-    def _to_map(self, z: torch.Tensor) -> torch.Tensor:
-        """``[B, m*D, h, w]`` -> ``[B, D, h, w*m]``."""
-        b, _, h, w = z.shape
-        return z.view(b, self.m, self.dim, h, w).permute(0, 2, 3, 4, 1).reshape(b, self.dim, h, w * self.m)
-
-    def _from_map(self, q: torch.Tensor) -> torch.Tensor:
-        """``[B, D, h, w*m]`` -> ``[B, m*D, h, w]``."""
-        b, _, h, wm = q.shape
-        w = wm // self.m
-        return q.view(b, self.dim, h, w, self.m).permute(0, 4, 1, 2, 3).reshape(b, self.m * self.dim, h, w)
-
-    def forward(self, x: torch.Tensor) -> VQVAEOutput:
-        vq = self.quantizer(self._to_map(self.encoder(to_unit(x))))
-        out = self.decoder(self._from_map(vq.quantized))
+    def forward(self, x: torch.Tensor) -> VQVAEOutput:  # type: ignore[override]
+        vq = self.quantizer(self.encoder(x))
+        out = self.decoder(vq.quantized)
         return VQVAEOutput(out, self.likelihood.nll(out, x), vq.codes, vq.loss, vq.perplexity, vq.codes_used)
 
-    @torch.no_grad()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """``uint8 [B, 3, H, W]`` -> codes ``[B, h, w*m]`` (never updates the codebook, even in training mode)."""
-        was = self.quantizer.training
-        self.quantizer.train(False)
-        try:
-            return self.quantizer(self._to_map(self.encoder(to_unit(x)))).codes
-        finally:
-            self.quantizer.train(was)
-
     def decoder_output(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self._from_map(self.quantizer.embed(codes)))
-
-    @torch.no_grad()
-    def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes ``[B, h, w*m]`` -> expected pixel values ``float [B, 3, H, W]`` in ``[0, 255]``."""
-        return self.likelihood.mean(self.decoder_output(codes))
+        """The likelihood's parameters ``[B, C, H, W]`` for ``codes [B, h, w*m]``."""
+        return self.decoder(self.quantizer.embed(codes))
 
 
 class VAEOutput(NamedTuple):
@@ -207,9 +225,6 @@ def build_prior(model: PixelCNNConfig, num_codes: int, num_classes: int) -> Gate
                          num_classes=num_classes if model.class_conditional else 0, out_hidden=model.out_hidden)
 
 
-def expected_restart(threshold: float, batch_size: int, latents: int, num_codes: int) -> float:
-    """The quantizer's absolute restart count from a threshold relative to the expected use per code."""
-    return threshold * batch_size * latents / num_codes if threshold > 0 else 0.0
 
 
 LN2 = math.log(2.0)

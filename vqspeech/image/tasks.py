@@ -9,18 +9,20 @@ import numpy as np
 import torch
 from torch import nn
 
+from vqspeech.device import pick_device
 from vqspeech.errors import InputError
 from vqspeech.image.config import (
     IMAGE_PRIOR,
     IMAGE_VAE,
     IMAGE_VQVAE,
+    ImageMeta,
     ImagePriorConfig,
     ImageVAEConfig,
     ImageVQVAEConfig,
 )
 from vqspeech.image.data import ImageSet, load_images
 from vqspeech.image.eval import evaluate_vae, evaluate_vqvae, metrics_only, save_grid, vqvae_bound
-from vqspeech.image.models import ImageVAE, ImageVQVAE, build_prior, expected_restart
+from vqspeech.image.models import ImageVAE, ImageVQVAE, build_prior
 
 FloatStats = dict[str, float]
 
@@ -31,11 +33,7 @@ def _device_of(model: nn.Module) -> torch.device:
 
 def build_vqvae(config: ImageVQVAEConfig, meta: dict[str, Any] | None = None) -> ImageVQVAE:
     """The VQ-VAE of a recipe (``meta`` unused: everything is in the config)."""
-    size = config.data.image_size
-    latents = (size // 2**config.model.downsample) ** 2 * config.model.latents_per_position
-    restart = expected_restart(config.quantizer.restart_threshold, config.train.batch_size, latents,
-                               config.quantizer.num_codes)
-    return ImageVQVAE(config.model, config.quantizer, size, restart_threshold=restart)
+    return ImageVQVAE(config.model, config.quantizer, config.data.image_size)
 
 
 def build_vae(config: ImageVAEConfig, meta: dict[str, Any] | None = None) -> ImageVAE:
@@ -44,7 +42,8 @@ def build_vae(config: ImageVAEConfig, meta: dict[str, Any] | None = None) -> Ima
 
 def build_prior_model(config: ImagePriorConfig, meta: dict[str, Any]) -> nn.Module:
     """The prior needs ``num_codes`` and ``classes`` of its VQ-VAE, from checkpoint metadata."""
-    return build_prior(config.model, int(meta["num_codes"]), len(meta["classes"]))
+    m = ImageMeta.of(meta)
+    return build_prior(config.model, m.num_codes, len(m.classes))
 
 
 class _ImageTask:
@@ -52,8 +51,11 @@ class _ImageTask:
 
     kind = ""
 
-    def __init__(self, config: Any, run_dir: Path) -> None:
+    def __init__(self, config: Any, run_dir: Path, device: str | torch.device = "auto") -> None:
+        """``device``: where the task encodes its corpus with a trained model (``--device``; a prior task's
+        codes), by :func:`vqspeech.device.pick_device`."""
         self.config, self.run_dir = config, Path(run_dir)
+        self.device = pick_device(device)
         self._train: ImageSet | None = None
         self._valid: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -100,8 +102,8 @@ class _ImageTask:
         images = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).contiguous()
         return images, torch.from_numpy(s.labels[idx])
 
-    def meta(self) -> dict[str, Any]:
-        return {"classes": list(self.train_set.classes), "image_size": self.config.data.image_size}
+    def _meta(self, num_codes: int) -> dict[str, Any]:
+        return ImageMeta(list(self.train_set.classes), self.config.data.image_size, num_codes).to_dict()
 
 
 class ImageVQVAETask(_ImageTask):
@@ -111,7 +113,7 @@ class ImageVQVAETask(_ImageTask):
         return build_vqvae(self.config)
 
     def meta(self) -> dict[str, Any]:
-        return {**super().meta(), "num_codes": self.config.quantizer.num_codes}
+        return self._meta(self.config.quantizer.num_codes)
 
     def loss(self, model: nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, FloatStats]:
         x = batch[0].to(_device_of(model))
@@ -145,7 +147,7 @@ class ImageVAETask(_ImageTask):
         return build_vae(self.config)
 
     def meta(self) -> dict[str, Any]:
-        return {**super().meta(), "num_codes": 0}
+        return self._meta(0)
 
     def loss(self, model: nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, FloatStats]:
         x = batch[0].to(_device_of(model))
@@ -178,14 +180,15 @@ class ImagePriorTask(_ImageTask):
 
     kind = IMAGE_PRIOR
 
-    def __init__(self, config: ImagePriorConfig, run_dir: Path) -> None:
-        super().__init__(config, run_dir)
+    def __init__(self, config: ImagePriorConfig, run_dir: Path, device: str | torch.device = "auto") -> None:
+        super().__init__(config, run_dir, device)
         self._codes: np.ndarray | None = None
-        self._vq: tuple[ImageVQVAE, dict[str, Any], str] | None = None
+        self._vq: tuple[ImageVQVAE, ImageMeta, str] | None = None
         self._valid_codes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
-    def vqvae(self) -> tuple[ImageVQVAE, dict[str, Any], str]:
+    def vqvae(self) -> tuple[ImageVQVAE, ImageMeta, str]:
+        """``(the VQ-VAE of data.vqvae, its metadata, its sha256)``, loaded once."""
         if self._vq is None:
             from vqspeech.io.atomic import sha256_file
             from vqspeech.registry import load_model
@@ -193,16 +196,17 @@ class ImagePriorTask(_ImageTask):
             path = self.config.data.vqvae
             if not path:
                 raise InputError("image-prior: set data.vqvae to the VQ-VAE checkpoint whose codes it models")
-            model, meta = load_model(path, expect=IMAGE_VQVAE)
-            if int(meta["image_size"]) != self.config.data.image_size:
-                raise InputError(f"{path}: the VQ-VAE takes {meta['image_size']}x{meta['image_size']} images but "
+            model, raw = load_model(path, expect=IMAGE_VQVAE)
+            meta = ImageMeta.of(raw, str(path))
+            if meta.image_size != self.config.data.image_size:
+                raise InputError(f"{path}: the VQ-VAE takes {meta.image_size}x{meta.image_size} images but "
                                  f"data.image_size is {self.config.data.image_size}")
             self._vq = (model, meta, sha256_file(path))
         return self._vq
 
     def _encode(self, images: ImageSet | np.ndarray) -> np.ndarray:
         model = self.vqvae[0]
-        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        dev = self.device
         model.to(dev)
         n = len(images)
         out = np.empty((n, *model.latent_shape), dtype=np.int16)
@@ -232,13 +236,12 @@ class ImagePriorTask(_ImageTask):
 
     def meta(self) -> dict[str, Any]:
         model, meta, sha = self.vqvae
-        return {"classes": list(meta["classes"]), "image_size": int(meta["image_size"]),
-                "num_codes": int(meta["num_codes"]), "vqvae_path": str(self.config.data.vqvae),
-                "vqvae_sha256": sha, "latent_shape": list(model.latent_shape)}
+        return ImageMeta(list(meta.classes), meta.image_size, meta.num_codes, list(model.latent_shape),
+                         str(self.config.data.vqvae), sha).to_dict()
 
     def describe(self) -> str:
         c = self.codes
-        return f"{len(c)} code maps of {c.shape[1]}x{c.shape[2]} (K = {self.vqvae[1]['num_codes']}) " \
+        return f"{len(c)} code maps of {c.shape[1]}x{c.shape[2]} (K = {self.vqvae[1].num_codes}) " \
                f"from {self.config.data.root}"
 
     def samples_per_batch(self) -> int:
@@ -263,7 +266,7 @@ class ImagePriorTask(_ImageTask):
         """Held-out ``(codes, labels, -ln p(x|z_q) per image)`` under the VQ-VAE (computed once)."""
         if self._valid_codes is None:
             x, y = self.valid_set()
-            res = evaluate_vqvae(self.vqvae[0], x, y, device="cuda" if torch.cuda.is_available() else "cpu")
+            res = evaluate_vqvae(self.vqvae[0], x, y, device=self.device)
             nll_x = res["recon_bits_per_dim"] if "recon_bits_per_dim" in res else float("nan")
             self._valid_codes = (res["codes"], y, np.full(len(y), nll_x))
         return self._valid_codes

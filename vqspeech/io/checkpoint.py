@@ -5,10 +5,11 @@ checkpoint is :func:`vqspeech.registry.load_model`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -19,6 +20,32 @@ from vqspeech.io.atomic import atomic_write, sha256_file
 # 2: typed per-family metadata (0.1 wrote 1; both load).
 FORMAT_VERSION = 2
 META_KEY = "vqspeech"
+
+
+M = TypeVar("M", bound="FamilyMeta")
+
+
+class FamilyMeta:
+    """Base of a family's typed checkpoint (and token dataset) metadata, a dataclass: :meth:`of` reads its
+    fields from a metadata mapping (the only place they are read by string key), :meth:`to_dict` writes them,
+    leaving out optional fields that are empty."""
+
+    @classmethod
+    def of(cls: type[M], meta: dict[str, Any], source: str = "checkpoint") -> M:
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        try:
+            return cls(**{k: v for k, v in meta.items() if k in names})
+        except TypeError as exc:
+            raise CheckpointError(f"{source}: incomplete {cls.__name__} metadata ({exc})") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            if required or value not in ("", 0, [], ()):
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any]) -> None:

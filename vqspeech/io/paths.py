@@ -3,10 +3,21 @@ and ``-o`` outputs that are either one file (by its suffix) or a directory."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from vqspeech.errors import InputError
+
+
+def shown_path(path: str | Path, start: str | Path | None = None) -> str:
+    """``path`` as a report shows it: relative to ``start`` (default the working directory), so what is written for
+    users names no folder of the machine it was made on (``runs/demo/split.json``, or ``../data/x`` outside)."""
+    base = Path(start) if start is not None else Path.cwd()
+    try:
+        return Path(os.path.relpath(Path(path).absolute(), base.absolute())).as_posix()
+    except ValueError:  # another drive (Windows): no relative form exists
+        return Path(path).as_posix()
 
 
 def require_inputs(paths: Iterable[str | Path | None]) -> None:

@@ -10,6 +10,11 @@ from torch import nn
 from vqspeech.errors import InputError
 
 
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """``uint8 [B, 3, H, W]`` -> float in ``[-1, 1]`` (what the image and frame encoders take)."""
+    return x.float() / 127.5 - 1.0
+
+
 def to_uint8(mean: torch.Tensor) -> torch.Tensor:
     """Expected pixel values -> ``uint8`` (rounded, clipped to 0..255)."""
     return mean.round().clamp(0, 255).to(torch.uint8)

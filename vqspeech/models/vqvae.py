@@ -1,13 +1,20 @@
 """The VQ-VAE shell of the paper, for any modality: ``x -> encoder -> z_e -> quantizer -> z_q -> decoder``.
 
-The encoder maps ``x`` to ``z_e: [B, D, *S]`` (``S`` = ``T`` for speech, ``H, W`` for images).  The decoder is a
-module with ``nll(x, z_q, **cond) -> scalar`` (mean negative log-likelihood in nats per element of ``x``) and
+The encoder maps ``x`` to ``z_e: [B, D, *S]`` (``S`` = ``T`` for speech, ``h, w`` for images and frames, ``L``
+for the global latents of a frame's code map).  The decoder is a module with ``nll(x, z_q, **cond)`` (the
+family's negative log-likelihood of ``x``: speech a scalar in nats per sample, images ``[B]`` nats per image) and
 ``generate(z_q, **cond) -> x``.  ``cond`` carries what the decoder is conditioned on besides the codes (a speaker
 id, a class label, actions).  The training loss is eq. (3): NLL + codebook + beta * commitment.
+
+Every family's VQ-VAE is this shell with its own encoder and decoder injected, so ``encode`` (never updating the
+codebook) and ``decode`` exist once; a family whose forward returns more (the decoder's raw output) overrides
+``forward`` only.  A family that moved weights into the injected modules lists ``KEY_RENAMES`` so checkpoints of
+the older layout still load.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import torch
@@ -27,8 +34,28 @@ class VQVAEOutput(NamedTuple):
     codes: torch.Tensor
 
 
+def rename_prefixes(state: Mapping[str, Any], renames: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """State-dict keys of an older layout in this one: a key already under one of the ``new`` prefixes is kept;
+    any other key that starts with ``old`` gets ``new`` in its place, for the first ``(old, new)`` that applies."""
+    current = tuple(new for _, new in renames)
+    out = {}
+    for k, v in state.items():
+        if not k.startswith(current):
+            for old, new in renames:
+                if k.startswith(old):
+                    k = new + k[len(old) :]
+                    break
+        out[k] = v
+    return out
+
+
 class VQVAE(nn.Module):
-    """forward(x, **cond) -> :class:`VQVAEOutput`; encode(x) -> codes ``[B, *S]``; decode(codes, **cond) -> x."""
+    """forward(x, **cond) -> :class:`VQVAEOutput`; encode(x) -> codes ``[B, *S]``; decode(codes, **cond) -> x.
+
+    ``KEY_RENAMES``: ``(old prefix, new prefix)`` pairs applied by :meth:`load_state_dict` (older checkpoints).
+    """
+
+    KEY_RENAMES: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, encoder: nn.Module, quantizer: VectorQuantizer, decoder: nn.Module) -> None:
         super().__init__()
@@ -42,14 +69,12 @@ class VQVAE(nn.Module):
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Codes ``[B, *S]`` of ``x``.  Never updates the codebook, even in training mode (no EMA, no restart)."""
-        was = self.quantizer.training
-        self.quantizer.train(False)
-        try:
-            return self.quantizer(self.encoder(x)).codes
-        finally:
-            self.quantizer.train(was)
+        return self.quantizer.lookup(self.encoder(x))
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor, **cond: Any) -> torch.Tensor:
         """``x`` generated from ``codes: [B, *S]`` (and the decoder's conditioning)."""
         return self.decoder.generate(self.quantizer.embed(codes), **cond)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
+        return super().load_state_dict(rename_prefixes(state_dict, self.KEY_RENAMES), strict=strict, assign=assign)

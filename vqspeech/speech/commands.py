@@ -19,7 +19,7 @@ from vqspeech.device import pick_device
 from vqspeech.errors import AudioError, CheckpointError, InputError
 from vqspeech.io.atomic import atomic_write, sha256_file, write_json
 from vqspeech.io.checkpoint import read_meta
-from vqspeech.io.paths import output_is_file, require_inputs, require_parents
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents, shown_path
 from vqspeech.io.runs import find_checkpoint
 from vqspeech.io.shipped import resolve_ref
 from vqspeech.io.tokens import (
@@ -284,12 +284,12 @@ def _codebook(checkpoint: str | Path | None, meta: dict[str, Any]) -> np.ndarray
 def phoneme_eval(
     inputs: str | Path, alignments: str | Path, *, checkpoint: str | Path | None = None,
     json_path: str | Path | None = None, plot_path: str | Path | None = None, baseline: bool = False,
-    abx: bool = True, seed: int = 0,
+    abx: bool = True, seed: int = 0, device: str = "auto",
 ) -> dict[str, Any]:
-    """Score a token dataset (or audio encoded with ``checkpoint``) against TextGrids in ``alignments``, matched
-    by utterance id.  ``baseline``: the same metrics for MFCC k-means codes at the same K and frame rate.
-    ``abx``: ZeroSpeech-style ABX error over code embeddings and code ids (and, with ``baseline``, over the k-means
-    centroids, ids and raw MFCC frames); triples sampled with ``seed``."""
+    """Score a token dataset (or audio encoded with ``checkpoint`` on ``device``) against TextGrids in
+    ``alignments``, matched by utterance id.  ``baseline``: the same metrics for MFCC k-means codes at the same
+    K and frame rate.  ``abx``: ZeroSpeech-style ABX error over code embeddings and code ids (and, with
+    ``baseline``, over the k-means centroids, ids and raw MFCC frames); triples sampled with ``seed``."""
     from vqspeech.speech.eval.phonetic import (
         abx_of,
         align_rows,
@@ -316,10 +316,12 @@ def phoneme_eval(
             codebook = _codebook(checkpoint, meta)
     else:
         model, vmeta = load_vqvae(find_checkpoint(checkpoint, (SPEECH_VQVAE,)))
+        dev = pick_device(device)
+        model.to(dev)
         utts = expand_inputs([src])
         audios = [load_audio(u.path, vmeta.sample_rate) for u in utts]
         rows = [{"id": u.id, "speaker": u.speaker, "path": u.path, "num_samples": len(a), "trim_offset": 0,
-                 "codes": c} for u, a, c in zip(utts, audios, encode_audio(model, audios), strict=True)]
+                 "codes": c} for u, a, c in zip(utts, audios, encode_audio(model, audios, device=dev), strict=True)]
         sr, hop, k = vmeta.sample_rate, vmeta.hop_length, vmeta.num_codes
         codebook = model.quantizer.codebook.detach().cpu().numpy()
     aligned, problems = align_rows(rows, ali, sr, hop)
@@ -379,7 +381,7 @@ def evaluate(
     dev = pick_device(device)
     report = evaluate_speech(model.to(dev), meta, corpus, ckpt, max_utterances=max_items, seed=seed, device=dev,
                              unseen=unseen)
-    report["checkpoint"] = str(ckpt)
+    report["checkpoint"] = shown_path(ckpt)
     table = markdown(report)
     if json_path:
         write_json(Path(json_path), report)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vqspeech.device import pick_device
 from vqspeech.errors import AudioError
 from vqspeech.progress import warn
 from vqspeech.registry import load_model
@@ -189,9 +190,13 @@ def synthesize(
 
 
 def encode_corpus(vqvae: str | Path, root: str | Path, layout: str = "auto", mic: str = "mic1",
-                  max_utterances: int = 0) -> tuple[list[dict[str, Any]], SpeechMeta]:
-    """Rows ``{id, speaker, codes}`` of a corpus encoded with a VQ-VAE checkpoint (unreadable files skipped)."""
+                  max_utterances: int = 0, *, device: torch.device | str = "cpu"
+                  ) -> tuple[list[dict[str, Any]], SpeechMeta]:
+    """Rows ``{id, speaker, codes}`` of a corpus encoded with a VQ-VAE checkpoint on ``device`` (unreadable files
+    skipped)."""
     model, meta = load_vqvae(vqvae)
+    dev = pick_device(device)
+    model.to(dev)
     utts = discover(root, layout, mic)
     if max_utterances > 0:
         utts = utts[:max_utterances]
@@ -203,5 +208,5 @@ def encode_corpus(vqvae: str | Path, root: str | Path, layout: str = "auto", mic
             warn(f"skipped: {exc}")
             continue
         if len(audio) >= model.hop:
-            rows.append({"id": u.id, "speaker": u.speaker, "codes": encode_audio(model, [audio])[0]})
+            rows.append({"id": u.id, "speaker": u.speaker, "codes": encode_audio(model, [audio], device=dev)[0]})
     return rows, meta

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 
 from vqspeech.registry import Kind
@@ -23,20 +24,19 @@ def _build_prior(cfg: SpeechPriorConfig, meta: dict[str, Any]) -> nn.Module:
     return CodePrior(cfg.model, int(meta["num_codes"]), len(meta.get("speakers") or []) or 1)
 
 
-def _vqvae_task(cfg: SpeechVQVAEConfig, run_dir: Any) -> Any:
+def _vqvae_task(cfg: SpeechVQVAEConfig, run_dir: Any, device: torch.device) -> Any:
     from vqspeech.speech.tasks import SpeechVQVAETask
 
-    return SpeechVQVAETask(cfg, run_dir)
+    return SpeechVQVAETask(cfg, run_dir, device)
 
 
-def _prior_task(cfg: SpeechPriorConfig, run_dir: Any) -> Any:
+def _prior_task(cfg: SpeechPriorConfig, run_dir: Any, device: torch.device) -> Any:
     from vqspeech.speech.tasks import SpeechPriorTask
 
-    return SpeechPriorTask(cfg, run_dir)
+    return SpeechPriorTask(cfg, run_dir, device)
 
 
-COMMANDS = "vqspeech.speech.commands"
 KINDS = [
-    Kind(SPEECH_VQVAE, "speech", "vqvae", SpeechVQVAEConfig, _build_vqvae, _vqvae_task, COMMANDS),
-    Kind(SPEECH_PRIOR, "speech", "prior", SpeechPriorConfig, _build_prior, _prior_task, COMMANDS),
+    Kind(SPEECH_VQVAE, "speech", "vqvae", SpeechVQVAEConfig, _build_vqvae, _vqvae_task),
+    Kind(SPEECH_PRIOR, "speech", "prior", SpeechPriorConfig, _build_prior, _prior_task),
 ]

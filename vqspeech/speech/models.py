@@ -21,7 +21,6 @@ from vqspeech.nn.encoder import StridedEncoder
 from vqspeech.nn.logmel import LogMelEncoder
 from vqspeech.nn.mulaw import mulaw_compand, mulaw_decode, mulaw_encode
 from vqspeech.nn.wavenet import WaveNet, WaveNetConfig
-from vqspeech.quantize import VectorQuantizer
 from vqspeech.speech.config import PriorModel, VQVAEModel
 from vqspeech.train.recipe import QuantizerConfig
 
@@ -156,9 +155,7 @@ class SpeechVQVAE(VQVAE):
                                     model.strides)
         super().__init__(
             encoder,
-            VectorQuantizer(q.num_codes, q.dim, beta=q.beta, ema=q.ema, decay=q.decay,
-                            restart_threshold=q.restart_threshold, restart_relative=True, init=q.init,
-                            chunk_size=q.chunk_size),
+            q.build(),
             SpeechDecoder(model, q.dim, num_speakers),
         )
         self.hop = model.hop

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vqspeech.device import pick_device
 from vqspeech.errors import ConfigError, InputError
 from vqspeech.io.atomic import sha256_file
 from vqspeech.io.shipped import model_ref
@@ -30,7 +31,10 @@ class SpeechVQVAETask:
 
     kind = SPEECH_VQVAE
 
-    def __init__(self, cfg: SpeechVQVAEConfig, run_dir: Path) -> None:
+    def __init__(self, cfg: SpeechVQVAEConfig, run_dir: Path, device: str | torch.device = "auto") -> None:
+        """``device``: where the task encodes its corpus with a trained model (``--device``; a prior task's
+        codes), by :func:`vqspeech.device.pick_device`."""
+        self.device = pick_device(device)
         data = cfg.data
         if not data.root:
             raise ConfigError("data.root: set the corpus folder or manifest (e.g. --set data.root=demo_corpus)")
@@ -108,7 +112,10 @@ class SpeechPriorTask:
 
     kind = SPEECH_PRIOR
 
-    def __init__(self, cfg: SpeechPriorConfig, run_dir: Path) -> None:
+    def __init__(self, cfg: SpeechPriorConfig, run_dir: Path, device: str | torch.device = "auto") -> None:
+        """``device``: where the task encodes its corpus with a trained model (``--device``; a prior task's
+        codes), by :func:`vqspeech.device.pick_device`."""
+        self.device = pick_device(device)
         check_prior_crop(cfg)
         data = cfg.data
         if data.tokens:
@@ -126,7 +133,8 @@ class SpeechPriorTask:
         elif data.root and data.vqvae:
             from vqspeech.speech.inference import encode_corpus
 
-            rows, vmeta = encode_corpus(data.vqvae, data.root, data.layout, data.mic, data.max_utterances)
+            rows, vmeta = encode_corpus(data.vqvae, data.root, data.layout, data.mic, data.max_utterances,
+                                        device=self.device)
             vq_path, vq_sha = data.vqvae, sha256_file(data.vqvae)
         else:
             raise ConfigError("set data.tokens (a token dataset) or data.root together with data.vqvae")

@@ -14,11 +14,14 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
 
 from vqspeech.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vqspeech.quantize import VectorQuantizer
 
 T = TypeVar("T")
 
@@ -72,6 +75,17 @@ class QuantizerConfig:
         non_negative(self, "beta", "restart_threshold")
         if not 0 < self.decay < 1:
             raise ValueError(f"quantizer.decay must be between 0 and 1, not {self.decay}")
+
+    def build(self, dim: int | None = None) -> VectorQuantizer:
+        """The quantizer of this section, the same way for every family: ``restart_threshold`` relative to the
+        expected use of one code (the usage EMA's mean, whose counts are summed over DDP ranks), so the setting
+        means the same at any batch size and number of GPUs.  ``dim``: the code size when a model sets it
+        (default ``self.dim``)."""
+        from vqspeech.quantize import VectorQuantizer
+
+        return VectorQuantizer(self.num_codes, self.dim if dim is None else dim, beta=self.beta, ema=self.ema,
+                               decay=self.decay, chunk_size=self.chunk_size, restart_threshold=self.restart_threshold,
+                               restart_relative=True, init=self.init)
 
 
 def positive(section: Any, *names: str) -> None:

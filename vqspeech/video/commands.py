@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 
 from vqspeech import progress
+from vqspeech.device import pick_device
 from vqspeech.errors import InputError
-from vqspeech.io.atomic import write_json
-from vqspeech.io.paths import output_is_file, require_inputs, require_parents
-from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE
+from vqspeech.io.atomic import atomic_write, write_json
+from vqspeech.io.paths import output_is_file, require_inputs, require_parents, shown_path
+from vqspeech.video.config import VIDEO_GLOBAL, VIDEO_PRIOR, VIDEO_VQVAE, VideoMeta
 from vqspeech.video.data.episodes import EpisodeSet, list_episodes, parse_actions, read_episode, read_meta
-from vqspeech.video.inference import _device, decode_frames, encode_frames, rollout
+from vqspeech.video.inference import decode_frames, encode_frames, rollout
 
 HINT = "vqspeech train recipes/maze.yaml"
 PRIOR_HINT = "vqspeech train recipes/maze_video.yaml"
@@ -130,14 +131,14 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     if shard_index is None or not 0 <= shard_index < num_shards:
         raise InputError(f"--shard-index must be in [0, {num_shards}) when --num-shards is {num_shards}")
     ckpt = _checkpoint(checkpoint, (VIDEO_VQVAE,))
-    model, meta = load_model(ckpt, expect=VIDEO_VQVAE)
-    dev = _device(device)
+    model, raw = load_model(ckpt, expect=VIDEO_VQVAE)
+    meta = VideoMeta.of(raw, str(ckpt))
+    dev = pick_device(device)
     eps = expand_episodes(inputs, split)[shard_index::num_shards]
     out = prepare_output(out)
     write_token_meta(out, {"kind": VIDEO_VQVAE, "format": fmt, "model_path": str(ckpt),
-                           "model_sha256": sha256_file(ckpt), "num_codes": int(meta["num_codes"]),
-                           "actions": meta["actions"], "frame_size": int(meta["frame_size"]),
-                           "latent_shape": meta["latent_shape"]})
+                           "model_sha256": sha256_file(ckpt),
+                           **VideoMeta(meta.actions, meta.frame_size, meta.num_codes, meta.latent_shape).to_dict()})
     writer = TokenWriter(out, fmt, rank=shard_index, columns=[("actions", pa.list_(pa.int64())),
                                                               ("path", pa.string())])
     done = writer.done_ids()
@@ -147,7 +148,7 @@ def encode(inputs: list[str | Path], out: str | Path, *, checkpoint: str | Path 
     with progress.bar("encode") as update:
         for n, (eid, path) in enumerate(todo):
             try:
-                ep = read_episode(path, num_actions=_num_actions_of(path), frame_size=int(meta["frame_size"]))
+                ep = read_episode(path, num_actions=_num_actions_of(path), frame_size=meta.frame_size)
             except InputError as exc:
                 errors.append({"id": eid, "path": str(path), "error": str(exc)})
                 if len(eps) > 1:
@@ -191,7 +192,7 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
             raise InputError(f"{tokens}: item {r['id']!r} has codes of shape {shape}, not [T, h, w] (a video model's "
                              "codes)")
         codes = np.asarray(r["codes"], np.int64).reshape(shape)
-        video = decode_frames(model, codes, device=_device(device))
+        video = decode_frames(model, codes, device=pick_device(device))
         base = out.with_name(out.stem) if single else out / str(r["id"]).replace("/", "_")
         if not single:
             out.mkdir(exist_ok=True)
@@ -204,23 +205,25 @@ def decode(tokens: str | Path, out: str | Path, *, checkpoint: str | Path | None
 
 
 def _models(checkpoint: str | Path | None, vqvae: str | Path | None, kind: str = VIDEO_PRIOR
-            ) -> tuple[Any, dict, Any, dict]:
+            ) -> tuple[Any, VideoMeta, Any, VideoMeta]:
     """``(prior, prior meta, frame VQ-VAE, its meta)``: the VQ-VAE is ``vqvae`` or the one the prior (or the
     second stage, ``kind``) records (its sha256 checked)."""
     from vqspeech.io.atomic import sha256_file
     from vqspeech.registry import load_model
 
     pc = _checkpoint(checkpoint, (kind,), hint=PRIOR_HINT)
-    prior, pmeta = load_model(pc, expect=kind)
-    vq_path = Path(vqvae) if vqvae is not None else Path(pmeta["vqvae_path"])
+    prior, raw = load_model(pc, expect=kind)
+    pmeta = VideoMeta.of(raw, str(pc))
+    vq_path = Path(vqvae) if vqvae is not None else Path(pmeta.vqvae_path)
     if not vq_path.exists():
         raise InputError(f"{vq_path}: the prior's VQ-VAE is not there; pass --vqvae")
-    vq, vmeta = load_model(vq_path, expect=VIDEO_VQVAE)
-    if vqvae is None and sha256_file(vq_path) != pmeta.get("vqvae_sha256"):
+    vq, raw = load_model(vq_path, expect=VIDEO_VQVAE)
+    vmeta = VideoMeta.of(raw, str(vq_path))
+    if vqvae is None and sha256_file(vq_path) != pmeta.vqvae_sha256:
         raise InputError(f"{vq_path}: not the VQ-VAE this prior was trained on (sha256 differs); pass --vqvae")
-    want = int(pmeta["frame_num_codes"] if kind == VIDEO_GLOBAL else pmeta["num_codes"])
-    if int(vmeta["num_codes"]) != want:
-        raise InputError(f"{vq_path}: has {vmeta['num_codes']} codes but {pc} models {want}")
+    want = pmeta.frame_num_codes if kind == VIDEO_GLOBAL else pmeta.num_codes
+    if vmeta.num_codes != want:
+        raise InputError(f"{vq_path}: has {vmeta.num_codes} codes but {pc} models {want}")
     return prior, pmeta, vq, vmeta
 
 
@@ -237,7 +240,7 @@ def sample_global(out: str | Path, checkpoint: str | Path | None = None, *, vqva
     if n < 1:
         raise InputError(f"-n must be >= 1, not {n}")
     base = sample_base(out, (".png", ".npz"))
-    dev = _device(device)
+    dev = pick_device(device)
     model, gmeta, vq, _ = _models(checkpoint, vqvae, kind=VIDEO_GLOBAL)
     gen = torch.Generator().manual_seed(seed)
     latents = torch.randint(0, model.num_codes, (n, model.num_latents), generator=gen)
@@ -291,13 +294,13 @@ def sample(out: str | Path, checkpoint: str | Path | None = None, *, context: st
     if (actions is None) == (not actions_from):
         raise InputError("sample: give exactly one of --actions forward,... or --actions-from (the episode's own)")
     base = sample_base(out)
-    dev = _device(device)
+    dev = pick_device(device)
     prior, pmeta, vq, vmeta = _models(checkpoint, vqvae)
-    ep = read_episode(context, num_actions=len(pmeta["actions"]), frame_size=int(pmeta["frame_size"]))
+    ep = read_episode(context, num_actions=len(pmeta.actions), frame_size=pmeta.frame_size)
     if start < 0 or start + context_frames > len(ep):
         raise InputError(f"{context}: has {len(ep)} frames; --start {start} + --context-frames {context_frames} "
                          "does not fit")
-    names = list(pmeta["actions"])
+    names = list(pmeta.actions)
     ctx_actions = ep.actions[start : start + context_frames - 1]
     truth = None
     if actions is not None:
@@ -348,14 +351,15 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
     require_parents([json_path, md_path, out_dir])
     if context < 1 or steps < 1:
         raise InputError("--context and --steps must be >= 1")
-    dev = _device(device)
+    dev = pick_device(device)
     ckpt = _checkpoint(checkpoint, (VIDEO_PRIOR, VIDEO_VQVAE), hint=PRIOR_HINT)
     prior = None
     if read_meta(ckpt).get("kind") == VIDEO_PRIOR:
         prior, pmeta, vq, vmeta = _models(ckpt, vqvae)
     else:
-        vq, vmeta = load_model(ckpt, expect=VIDEO_VQVAE)
-    size = int(vmeta["frame_size"])
+        vq, raw = load_model(ckpt, expect=VIDEO_VQVAE)
+        vmeta = VideoMeta.of(raw, str(ckpt))
+    size = vmeta.frame_size
     p = Path(input)
     if p.is_dir() and (p / split).is_dir():
         es = EpisodeSet(p, split)
@@ -372,8 +376,8 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
     if len(video) == 0:
         raise InputError(f"{input}: no episode has {context + steps} frames (--context {context} + --steps {steps})")
     res = evaluate_rollouts(vq, prior, video, acts, context=context, steps=steps, temperature=temperature,
-                            seed=seed, device=str(dev))
-    report: dict[str, Any] = {"input": str(input), "checkpoint": str(ckpt), "windows": res["windows"],
+                            seed=seed, device=dev)
+    report: dict[str, Any] = {"input": shown_path(input), "checkpoint": shown_path(ckpt), "windows": res["windows"],
                               "context": context, "steps": steps, "temperature": temperature,
                               "psnr": res["psnr"], "ssim": res["ssim"]}
     if out_dir is not None:
@@ -387,7 +391,8 @@ def evaluate(input: str | Path, checkpoint: str | Path | None = None, *, vqvae: 
     if json_path is not None:
         write_json(Path(json_path), report)
     if md_path is not None:
-        Path(md_path).write_text(markdown(report))
+        text = markdown(report)
+        atomic_write(Path(md_path), lambda tmp: tmp.write_text(text))
     progress.say(markdown(report))
     return report
 

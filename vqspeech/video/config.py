@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vqspeech.io.checkpoint import FamilyMeta
 from vqspeech.train.recipe import NoSection, QuantizerConfig, TrainConfig
 
 # The kind names, spelled once.
@@ -130,3 +131,26 @@ class VideoGlobalConfig:
     model: GlobalModelConfig = field(default_factory=GlobalModelConfig)
     quantizer: QuantizerConfig = field(default_factory=QuantizerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass
+class VideoMeta(FamilyMeta):
+    """The video fields of a checkpoint's (and a token dataset's) metadata.
+
+    actions: action names (action ``i`` is ``actions[i]``); frame_size: ``H = W`` of the frames; num_codes:
+    ``K`` of this model's codes; latent_shape: the frame code map ``[h, w]``; vqvae_path, vqvae_sha256: the frame
+    VQ-VAE a prior or second stage models; context_frames: a prior's context; latents, frame_num_codes,
+    frame_latent_shape: the second stage's latents per frame and its frame VQ-VAE's ``K`` and code map.
+    """
+
+    actions: list[str]
+    frame_size: int
+    num_codes: int
+    latent_shape: list[int] = field(default_factory=list)
+    vqvae_path: str = ""
+    vqvae_sha256: str = ""
+    context_frames: int = 0
+    latents: int = 0
+    frame_num_codes: int = 0
+    frame_latent_shape: list[int] = field(default_factory=list)
+

@@ -9,6 +9,10 @@
 PSNR per step is that of the step's mean squared error over the windows (``10 log10(255^2 / mean MSE)``): a mean
 of per-frame PSNRs would be dominated by the windows where nothing moves (copy-last is then exact, infinite dB).
 
+Maze scoring (the video demo's report): :func:`true_continuation` replays the simulator from a corpus episode's
+seeds, :func:`score_against_truth` scores a rollout and copy-last against it, and :func:`motion_benchmark` rolls
+out ``forward*S`` / ``right*S`` / ``noop*S`` from many held-out contexts.
+
 SSIM is scikit-image's (Gaussian-free 7x7 windows over each colour channel, data range 255).  Strips and GIFs
 are written with Pillow.
 """
@@ -19,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from vqspeech.errors import InputError
 from vqspeech.video.inference import decode_frames, encode_frames, rollout, teacher_forced
 from vqspeech.video.models import FrameVQVAE, VideoPrior
 
@@ -74,7 +80,7 @@ def windows(videos: list[np.ndarray], actions: list[np.ndarray], length: int, ma
 
 def evaluate_rollouts(vq: FrameVQVAE, prior: VideoPrior | None, video: np.ndarray, actions: np.ndarray, *,
                       context: int = 6, steps: int = 10, temperature: float = 0.0, seed: int = 0,
-                      device: str = "cpu") -> dict[str, Any]:
+                      device: str | torch.device = "cpu") -> dict[str, Any]:
     """Per-step PSNR/SSIM of every method (``METHODS``; only ``ceiling`` and ``copy_last`` without a prior) on
     windows ``video [N, context + steps, H, W, 3]`` with ``actions [N, context + steps]``.
 
@@ -157,3 +163,99 @@ def save_strip(rows: list[np.ndarray], path: str | Path, pad: int = 2, scale: in
 
 __all__ = ["psnr", "psnr_frames", "mse_frames", "psnr_of_mse", "ssim_frames", "windows", "evaluate_rollouts",
            "markdown", "save_gif", "save_strip", "METHODS"]
+
+
+def true_continuation(corpus: str | Path, episode: str | Path, frame: int, actions: np.ndarray,
+                      size: int) -> np.ndarray:
+    """The frames ``uint8 [S, size, size, 3]`` a maze corpus episode shows after playing ``actions [S]`` from its
+    frame ``frame`` (the simulator replayed from the corpus seeds; bit-exact with the recorded frames when the
+    actions are the episode's own)."""
+    from vqspeech.video.data.corpus import maze_world
+
+    world = maze_world(corpus, episode, frame)
+    out = []
+    for a in np.asarray(actions).tolist():
+        world.step(int(a))
+        out.append(world.render(size))
+    return np.stack(out)
+
+
+def free_ahead(corpus: str | Path, episode: str | Path, frame: int, steps: int) -> bool:
+    """Whether ``steps`` forward actions from ``frame`` of a maze corpus episode each move the agent a full step
+    (a free corridor ahead)."""
+    from vqspeech.video.data.corpus import maze_world
+    from vqspeech.video.data.maze import STEP, action_index
+
+    world = maze_world(corpus, episode, frame)
+    for _ in range(steps):
+        x, y = world.state.x, world.state.y
+        world.step(action_index("forward"))
+        if np.hypot(world.state.x - x, world.state.y - y) < STEP - 1e-3:
+            return False
+    return True
+
+
+def _changes(frames: np.ndarray, before: np.ndarray) -> list[float]:
+    """Mean absolute change (0-255) of each frame of ``frames [S, H, W, 3]`` from the one before it (``before``
+    for the first)."""
+    prev = np.concatenate([before[None], frames[:-1]]).astype(np.float64)
+    return np.abs(frames.astype(np.float64) - prev).mean(axis=(1, 2, 3)).tolist()
+
+
+def score_against_truth(context: np.ndarray, video: np.ndarray, truth: np.ndarray) -> dict[str, list[float]]:
+    """Per-step scores of a rollout ``video [S, H, W, 3]`` and of copy-last-frame against the true continuation
+    ``truth [S, H, W, 3]`` after ``context [C, H, W, 3]``: PSNR (dB) and SSIM of each, and the mean absolute
+    change from the frame before (truth and rollout: does the rollout move as much as the world does?)."""
+    if video.shape != truth.shape:
+        raise InputError(f"a rollout of shape {list(video.shape)} cannot be scored against a truth of shape "
+                         f"{list(truth.shape)}")
+    last = np.repeat(context[-1:], len(truth), 0)
+    return {"rollout_psnr": psnr_frames(video, truth).tolist(), "copy_last_psnr": psnr_frames(last, truth).tolist(),
+            "rollout_ssim": ssim_frames(video, truth).tolist(), "copy_last_ssim": ssim_frames(last, truth).tolist(),
+            "truth_change": _changes(truth, context[-1]), "rollout_change": _changes(video, context[-1])}
+
+
+def motion_benchmark(prior: VideoPrior, vq: FrameVQVAE, corpus: str | Path, *, contexts: int = 16, context: int = 6,
+                     steps: int = 10, split: str = "test", stride: int = 7, device: str | torch.device = "cpu",
+                     ) -> dict[str, Any]:
+    """``forward*steps`` and ``right*steps`` rolled out from up to ``contexts`` held-out contexts of a maze corpus
+    (one per episode of ``split``: the first start at a multiple of ``stride`` with a free corridor of ``steps``
+    forwards ahead), each scored per step against the simulator's true continuation, next to a ``noop*steps``
+    rollout (the model's frames without motion), copy-last-frame and the decoder ceiling.
+
+    Returns ``{"contexts": n, "forward": {row: [PSNR per step]}, "right": {...}}`` (dB, the mean over the
+    contexts of each frame's PSNR); rows ``copy last``, ``rollout <name>``, ``rollout noop``,
+    ``ceiling``."""
+    from vqspeech.video.data.maze import action_index
+
+    size = vq.frame_size
+    picks = []
+    for ep in sorted((Path(corpus) / split).rglob("ep*.npz")):
+        length = len(np.load(ep)["actions"])
+        s = next((s for s in range(0, length - context - steps + 1, stride)
+                  if free_ahead(corpus, ep, s + context - 1, steps)), None)
+        if s is not None:
+            picks.append((ep, s))
+    picks = picks[:contexts]
+    if not picks:
+        raise InputError(f"{corpus}: no {split} episode has a free corridor of {steps} steps after {context} frames")
+    ctx = np.stack([np.load(ep)["video"][s : s + context] for ep, s in picks])
+    past = np.stack([np.load(ep)["actions"][s : s + context - 1] for ep, s in picks])
+    codes = np.stack([encode_frames(vq, c, device=device) for c in ctx])
+    last = np.repeat(ctx[:, -1:], steps, 1)
+    out: dict[str, Any] = {"contexts": len(picks)}
+    for name in ("forward", "right"):
+        act = action_index(name)
+        truth = np.stack([true_continuation(corpus, ep, s + context - 1, np.full(steps, act), size)
+                          for ep, s in picks])
+        score = {"copy last": last}
+        for label, a in ((f"rollout {name}", act), ("rollout noop", action_index("noop"))):
+            z = rollout(prior, codes, np.concatenate([past, np.full((len(picks), steps), a)], 1), steps,
+                        device=device)
+            score[label] = np.stack([decode_frames(vq, zz, device=device) for zz in z])
+        score["ceiling"] = np.stack([decode_frames(vq, encode_frames(vq, t, device=device), device=device)
+                                     for t in truth])
+        flat_truth = truth.reshape(-1, *truth.shape[2:])
+        out[name] = {k: psnr_frames(v.reshape(-1, *v.shape[2:]), flat_truth).reshape(len(picks), steps).mean(0)
+                     .tolist() for k, v in score.items()}
+    return out

@@ -9,45 +9,40 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from vqspeech.device import pick_device
 from vqspeech.errors import InputError
 from vqspeech.models.pixels import decode_rgb, encode_rgb
 from vqspeech.video.models import FrameVQVAE, VideoPrior
 
 
-def _device(device: str | torch.device | None) -> torch.device:
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 @torch.no_grad()
 def encode_frames(model: FrameVQVAE, frames: np.ndarray, *, batch_size: int = 64,
-                  device: str | torch.device | None = "cpu") -> np.ndarray:
+                  device: str | torch.device = "cpu") -> np.ndarray:
     """``uint8 [N, H, W, 3]`` -> codes ``int64 [N, h, w]``."""
     s = model.frame_size
     if frames.ndim != 4 or frames.shape[1:] != (s, s, 3):
         raise InputError(f"frames are {'x'.join(map(str, frames.shape[1:3]))} but the model takes {s}x{s} "
                          f"(expected [N, {s}, {s}, 3], got {list(frames.shape)})")
-    return encode_rgb(model, frames, batch_size=batch_size, device=_device(device))
+    return encode_rgb(model, frames, batch_size=batch_size, device=pick_device(device))
 
 
 @torch.no_grad()
 def decode_frames(model: FrameVQVAE, codes: np.ndarray | torch.Tensor, *, batch_size: int = 64,
-                  device: str | torch.device | None = "cpu") -> np.ndarray:
+                  device: str | torch.device = "cpu") -> np.ndarray:
     """codes ``[N, h, w]`` -> ``uint8 [N, H, W, 3]``."""
-    return decode_rgb(model, codes, model.frame_size, batch_size=batch_size, device=_device(device))
+    return decode_rgb(model, codes, model.frame_size, batch_size=batch_size, device=pick_device(device))
 
 
 @torch.no_grad()
 def rollout(prior: VideoPrior, context: np.ndarray | torch.Tensor, actions: np.ndarray | torch.Tensor, steps: int,
-            *, temperature: float = 0.0, seed: int = 0, device: str | torch.device | None = "cpu") -> np.ndarray:
+            *, temperature: float = 0.0, seed: int = 0, device: str | torch.device = "cpu") -> np.ndarray:
     """Generate ``steps`` frames of codes after ``context`` purely in latent space.
 
     context: codes ``[B, C, h, w]`` (``C >= 1`` frames); actions: ``[B, C - 1 + steps]`` (or ``[C - 1 + steps]``,
     shared), ``actions[:, t]`` taken after frame ``t``, ``-1`` withheld.  Returns ``int64 [B, steps, h, w]``.
     Each new frame sees the last ``context_frames`` frames (real or generated) and the action before it.
     """
-    dev = _device(device)
+    dev = pick_device(device)
     prior.eval().to(dev)
     ctx = torch.as_tensor(np.asarray(context), dtype=torch.long).to(dev)
     if ctx.dim() != 4 or tuple(ctx.shape[2:]) != prior.latent_shape:
@@ -80,10 +75,10 @@ def rollout(prior: VideoPrior, context: np.ndarray | torch.Tensor, actions: np.n
 @torch.no_grad()
 def teacher_forced(prior: VideoPrior, codes: np.ndarray | torch.Tensor, actions: np.ndarray | torch.Tensor,
                    first: int, *, temperature: float = 0.0, seed: int = 0,
-                   device: str | torch.device | None = "cpu") -> np.ndarray:
+                   device: str | torch.device = "cpu") -> np.ndarray:
     """One-step predictions of frames ``first..T-1`` of ``codes [B, T, h, w]``, each given the true frames before
     it (``actions [B, T]``) -> ``int64 [B, T - first, h, w]``."""
-    dev = _device(device)
+    dev = pick_device(device)
     prior.eval().to(dev)
     z = torch.as_tensor(np.asarray(codes), dtype=torch.long).to(dev)
     a = torch.as_tensor(np.asarray(actions), dtype=torch.long).to(dev)

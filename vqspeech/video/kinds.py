@@ -20,10 +20,8 @@ from vqspeech.video.tasks import (
     build_vqvae,
 )
 
-COMMANDS = "vqspeech.video.commands"
-
 KINDS = [
-    Kind(VIDEO_VQVAE, "video", "vqvae", VideoVQVAEConfig, build_vqvae, VideoVQVAETask, COMMANDS),
-    Kind(VIDEO_PRIOR, "video", "prior", VideoPriorConfig, build_prior, VideoPriorTask, COMMANDS),
-    Kind(VIDEO_GLOBAL, "video", "vqvae", VideoGlobalConfig, build_global, VideoGlobalTask, COMMANDS),
+    Kind(VIDEO_VQVAE, "video", "vqvae", VideoVQVAEConfig, build_vqvae, VideoVQVAETask),
+    Kind(VIDEO_PRIOR, "video", "prior", VideoPriorConfig, build_prior, VideoPriorTask),
+    Kind(VIDEO_GLOBAL, "video", "vqvae", VideoGlobalConfig, build_global, VideoGlobalTask),
 ]

@@ -14,19 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vqspeech.models.pixels import to_uint8
+from vqspeech.models.pixels import to_uint8, to_unit
+from vqspeech.models.vqvae import VQVAE
 from vqspeech.nn.conv import Decoder2d, Encoder2d
 from vqspeech.nn.pixelcnn import GatedPixelCNN
-from vqspeech.quantize import VectorQuantizer
 from vqspeech.train.recipe import QuantizerConfig
 from vqspeech.video.config import FrameModelConfig, GlobalModelConfig, VideoPriorModel
-
-
-def to_unit(x: torch.Tensor) -> torch.Tensor:
-    """``uint8 [B, 3, H, W]`` -> float in ``[-1, 1]``."""
-    return x.float() / 127.5 - 1.0
-
-
 
 
 class FrameOutput(NamedTuple):
@@ -40,43 +33,58 @@ class FrameOutput(NamedTuple):
     codes_used: torch.Tensor
 
 
-class FrameVQVAE(nn.Module):
-    """``Encoder2d -> VectorQuantizer -> Decoder2d`` on frames.  forward(x uint8 ``[B, 3, H, W]``) ->
-    :class:`FrameOutput`; ``encode(x) -> [B, h, w]``; ``decode(codes) -> float [B, 3, H, W]`` in ``[0, 255]``."""
+class FrameEncoder(nn.Module):
+    """``uint8 [B, 3, H, W]`` -> ``z_e [B, D, h, w]``."""
 
-    def __init__(self, model: FrameModelConfig, quantizer: QuantizerConfig, frame_size: int,
-                 restart_threshold: float = 0.0) -> None:
+    def __init__(self, model: FrameModelConfig, dim: int) -> None:
         super().__init__()
+        self.net = Encoder2d(3, model.hidden, dim, downsample=model.downsample, res_blocks=model.res_blocks,
+                             res_hidden=model.res_hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(to_unit(x))
+
+
+class FrameDecoder(nn.Module):
+    """``z_q [B, D, h, w]`` -> the pixel mean ``[B, 3, H, W]`` in ``[-1, 1]`` units (``forward``); ``nll(x, z_q)``
+    -> the mean squared error against ``x`` (``uint8``) in those units (a Gaussian likelihood up to constants);
+    ``generate(z_q)`` -> pixel values ``float [B, 3, H, W]`` in ``[0, 255]``."""
+
+    def __init__(self, model: FrameModelConfig, dim: int) -> None:
+        super().__init__()
+        self.net = Decoder2d(dim, model.hidden, 3, upsample=model.downsample, res_blocks=model.res_blocks,
+                             res_hidden=model.res_hidden)
+
+    def forward(self, zq: torch.Tensor) -> torch.Tensor:
+        return self.net(zq)
+
+    def nll(self, x: torch.Tensor, zq: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(self(zq).float(), to_unit(x))
+
+    def generate(self, zq: torch.Tensor) -> torch.Tensor:
+        return ((self(zq).float() + 1.0) * 127.5).clamp(0, 255)
+
+
+class FrameVQVAE(VQVAE):
+    """The frame VQ-VAE: the core shell with :class:`FrameEncoder` and :class:`FrameDecoder` injected.
+    forward(x uint8 ``[B, 3, H, W]``) -> :class:`FrameOutput`; ``encode(x) -> [B, h, w]``; ``decode(codes) ->
+    float [B, 3, H, W]`` in ``[0, 255]``.  0.3 checkpoints (bare ``encoder.*``/``decoder.*``) load unchanged."""
+
+    KEY_RENAMES = (("encoder.", "encoder.net."), ("decoder.", "decoder.net."))
+
+    def __init__(self, model: FrameModelConfig, quantizer: QuantizerConfig, frame_size: int) -> None:
         f = 2**model.downsample
         if frame_size % f:
             raise ValueError(f"frame_size {frame_size} is not a multiple of 2**downsample = {f}")
+        super().__init__(FrameEncoder(model, quantizer.dim), quantizer.build(), FrameDecoder(model, quantizer.dim))
         self.frame_size, self.num_codes = frame_size, quantizer.num_codes
         self.latent_shape = (frame_size // f, frame_size // f)
-        self.encoder = Encoder2d(3, model.hidden, quantizer.dim, downsample=model.downsample,
-                                 res_blocks=model.res_blocks, res_hidden=model.res_hidden)
-        self.quantizer = VectorQuantizer(quantizer.num_codes, quantizer.dim, beta=quantizer.beta, ema=quantizer.ema,
-                                         decay=quantizer.decay, chunk_size=quantizer.chunk_size,
-                                         restart_threshold=restart_threshold, init=quantizer.init)
-        self.decoder = Decoder2d(quantizer.dim, model.hidden, 3, upsample=model.downsample,
-                                 res_blocks=model.res_blocks, res_hidden=model.res_hidden)
 
-    def forward(self, x: torch.Tensor) -> FrameOutput:
-        target = to_unit(x)
-        vq = self.quantizer(self.encoder(target))
+    def forward(self, x: torch.Tensor) -> FrameOutput:  # type: ignore[override]
+        vq = self.quantizer(self.encoder(x))
         recon = self.decoder(vq.quantized)
-        mse = F.mse_loss(recon.float(), target)
+        mse = F.mse_loss(recon.float(), to_unit(x))
         return FrameOutput(recon, mse, vq.codes, vq.loss, vq.perplexity, vq.codes_used)
-
-    @torch.no_grad()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """``uint8 [B, 3, H, W]`` -> codes ``[B, h, w]``."""
-        return self.quantizer(self.encoder(to_unit(x))).codes
-
-    @torch.no_grad()
-    def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes ``[B, h, w]`` -> pixel values ``float [B, 3, H, W]`` in ``[0, 255]``."""
-        out = self.decoder(self.quantizer.embed(codes))
-        return ((out.float() + 1.0) * 127.5).clamp(0, 255)
 
 
 class _ActionBlock(nn.Module):
@@ -181,9 +189,6 @@ class VideoPrior(nn.Module):
         return pick.view(len(past), *self.latent_shape).to(past.device)
 
 
-__all__ = ["FrameVQVAE", "FrameOutput", "VideoPrior", "GlobalVQVAE", "GlobalOutput", "to_unit", "to_uint8"]
-
-
 class GlobalOutput(NamedTuple):
     """``nll``: ``[B]`` nats per code map; ``latents``: ``[B, L]``; VQ statistics (scalars)."""
 
@@ -194,58 +199,79 @@ class GlobalOutput(NamedTuple):
     codes_used: torch.Tensor
 
 
-class GlobalVQVAE(nn.Module):
-    """The paper's second stage: a frame's code map ``[B, h, w]`` (``frame_codes`` values) -> ``L`` global codes
-    (``[B, L]``, K each) -> a Gated PixelCNN over the code map conditioned on them.
+class GlobalEncoder(nn.Module):
+    """A frame's code map ``[B, h, w]`` -> continuous global latents ``z_e [B, D, L]``."""
 
-    forward(codes) -> :class:`GlobalOutput`; ``encode(codes) -> [B, L]``; ``decode(latents, temperature,
-    generator) -> [B, h, w]`` (sampled in raster order; temperature 0: the most likely code each time).
-    """
-
-    def __init__(self, cfg: GlobalModelConfig, quantizer: QuantizerConfig, frame_codes: int,
-                 latent_shape: tuple[int, int] | list[int], restart_threshold: float = 0.0) -> None:
+    def __init__(self, cfg: GlobalModelConfig, frame_codes: int, dim: int) -> None:
         super().__init__()
-        self.frame_codes, self.num_codes, self.num_latents = frame_codes, quantizer.num_codes, cfg.latents
-        self.latent_shape = (int(latent_shape[0]), int(latent_shape[1]))
-        c, d = cfg.channels, quantizer.dim
+        c, self.num_latents = cfg.channels, cfg.latents
         self.embed = nn.Embedding(frame_codes, c)
         layers: list[nn.Module] = []
         for _ in range(cfg.encoder_layers):
             layers += [nn.Conv2d(c, c, 3, stride=2, padding=1), nn.ReLU()]
-        self.encoder = nn.Sequential(*layers)
-        self.to_latents = nn.Linear(c, cfg.latents * d)
-        self.quantizer = VectorQuantizer(quantizer.num_codes, d, beta=quantizer.beta, ema=quantizer.ema,
-                                         decay=quantizer.decay, chunk_size=quantizer.chunk_size,
-                                         restart_threshold=restart_threshold, init=quantizer.init)
-        self.from_latents = nn.Linear(cfg.latents * d, c)
-        self.pos = nn.Parameter(torch.randn(1, c, *self.latent_shape) * 0.02)
+        self.convs = nn.Sequential(*layers)
+        self.to_latents = nn.Linear(c, cfg.latents * dim)
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        x = self.convs(self.embed(codes).permute(0, 3, 1, 2)).mean((2, 3))
+        return self.to_latents(x).view(len(codes), self.num_latents, -1).transpose(1, 2)
+
+
+class GlobalDecoder(nn.Module):
+    """A Gated PixelCNN over the frame's code map conditioned on the quantized global latents ``z_q [B, D, L]``:
+    ``nll(codes, z_q)`` -> ``[B]`` nats per code map; ``generate(z_q, temperature=0, generator=None)`` -> code
+    maps ``[B, h, w]`` sampled in raster order (temperature 0: the most likely code each time)."""
+
+    def __init__(self, cfg: GlobalModelConfig, frame_codes: int, dim: int, latent_shape: tuple[int, int]) -> None:
+        super().__init__()
+        c, self.latent_shape = cfg.channels, latent_shape
+        self.from_latents = nn.Linear(cfg.latents * dim, c)
+        self.pos = nn.Parameter(torch.randn(1, c, *latent_shape) * 0.02)
         self.cond = nn.ModuleList(nn.Conv2d(c, c, 3, padding=1) for _ in range(cfg.cond_layers))
         self.pixelcnn = GatedPixelCNN(frame_codes, channels=c, layers=cfg.pixelcnn_layers, kernel=cfg.kernel,
                                       out_hidden=cfg.out_hidden, cond_channels=c)
 
-    def _z(self, codes: torch.Tensor) -> torch.Tensor:
-        """``[B, h, w]`` -> continuous latents ``[B, D, L]``."""
-        x = self.encoder(self.embed(codes).permute(0, 3, 1, 2)).mean((2, 3))
-        return self.to_latents(x).view(len(codes), self.num_latents, -1).transpose(1, 2)
-
-    def _cond(self, zq: torch.Tensor) -> torch.Tensor:
-        x = self.pos + self.from_latents(zq.flatten(1))[:, :, None, None]
+    def condition(self, zq: torch.Tensor) -> torch.Tensor:
+        """``z_q [B, D, L]`` -> the PixelCNN's conditioning map ``[B, C, h, w]``."""
+        x = self.pos + self.from_latents(zq.transpose(1, 2).flatten(1))[:, :, None, None]
         for conv in self.cond:
             x = x + conv(torch.relu(x))
         return x
 
-    def forward(self, codes: torch.Tensor) -> GlobalOutput:
-        vq = self.quantizer(self._z(codes))
-        nll = self.pixelcnn.nll(codes, cond=self._cond(vq.quantized.transpose(1, 2)))
-        return GlobalOutput(nll, vq.codes, vq.loss, vq.perplexity, vq.codes_used)
+    def nll(self, codes: torch.Tensor, zq: torch.Tensor) -> torch.Tensor:
+        return self.pixelcnn.nll(codes, cond=self.condition(zq))
 
-    @torch.no_grad()
-    def encode(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.quantizer(self._z(codes)).codes
+    def generate(self, zq: torch.Tensor, *, temperature: float = 0.0,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.pixelcnn.sample(len(zq), self.latent_shape, temperature=temperature, generator=generator,
+                                    cond=self.condition(zq))
 
-    @torch.no_grad()
-    def decode(self, latents: torch.Tensor, *, temperature: float = 0.0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        cond = self._cond(self.quantizer.embed(latents).transpose(1, 2))
-        return self.pixelcnn.sample(len(latents), self.latent_shape, temperature=temperature, generator=generator,
-                                    cond=cond)
+
+class GlobalVQVAE(VQVAE):
+    """The paper's second stage: a frame's code map ``[B, h, w]`` (``frame_codes`` values) -> ``L`` global codes
+    (``[B, L]``, K each) -> a Gated PixelCNN over the code map conditioned on them; the core shell with
+    :class:`GlobalEncoder` and :class:`GlobalDecoder` injected.
+
+    forward(codes) -> :class:`GlobalOutput`; ``encode(codes) -> [B, L]`` (never updates the codebook);
+    ``decode(latents, temperature=0, generator=None) -> [B, h, w]``.  0.3 checkpoints load unchanged.
+    """
+
+    KEY_RENAMES = (("embed.", "encoder.embed."), ("encoder.", "encoder.convs."), ("to_latents.", "encoder.to_latents."),
+                   ("from_latents.", "decoder.from_latents."), ("pos", "decoder.pos"), ("cond.", "decoder.cond."),
+                   ("pixelcnn.", "decoder.pixelcnn."))
+
+    def __init__(self, cfg: GlobalModelConfig, quantizer: QuantizerConfig, frame_codes: int,
+                 latent_shape: tuple[int, int] | list[int]) -> None:
+        shape = (int(latent_shape[0]), int(latent_shape[1]))
+        super().__init__(GlobalEncoder(cfg, frame_codes, quantizer.dim), quantizer.build(),
+                         GlobalDecoder(cfg, frame_codes, quantizer.dim, shape))
+        self.frame_codes, self.num_codes, self.num_latents = frame_codes, quantizer.num_codes, cfg.latents
+        self.latent_shape = shape
+
+    def forward(self, codes: torch.Tensor) -> GlobalOutput:  # type: ignore[override]
+        vq = self.quantizer(self.encoder(codes))
+        return GlobalOutput(self.decoder.nll(codes, vq.quantized), vq.codes, vq.loss, vq.perplexity, vq.codes_used)
+
+
+__all__ = ["FrameVQVAE", "FrameEncoder", "FrameDecoder", "FrameOutput", "VideoPrior", "GlobalVQVAE", "GlobalEncoder",
+           "GlobalDecoder", "GlobalOutput", "to_unit", "to_uint8"]

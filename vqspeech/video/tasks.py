@@ -9,12 +9,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from vqspeech.device import pick_device
 from vqspeech.errors import InputError
 from vqspeech.video.config import (
     VIDEO_GLOBAL,
     VIDEO_PRIOR,
     VIDEO_VQVAE,
     VideoGlobalConfig,
+    VideoMeta,
     VideoPriorConfig,
     VideoVQVAEConfig,
 )
@@ -34,32 +36,29 @@ def _nchw(frames: np.ndarray) -> torch.Tensor:
 
 def build_vqvae(config: VideoVQVAEConfig, meta: dict[str, Any] | None = None) -> FrameVQVAE:
     """The frame VQ-VAE of a recipe (``meta`` unused)."""
-    size = config.data.frame_size
-    latents = (size // 2**config.model.downsample) ** 2
-    tq = config.quantizer
-    restart = tq.restart_threshold * config.train.batch_size * latents / tq.num_codes if tq.restart_threshold else 0
-    return FrameVQVAE(config.model, tq, size, restart_threshold=restart)
+    return FrameVQVAE(config.model, config.quantizer, config.data.frame_size)
 
 
 def build_prior(config: VideoPriorConfig, meta: dict[str, Any]) -> VideoPrior:
     """The prior needs ``num_codes``, the action names and the latent shape, from checkpoint metadata."""
-    return VideoPrior(config.model, int(meta["num_codes"]), len(meta["actions"]), meta["latent_shape"])
+    m = VideoMeta.of(meta)
+    return VideoPrior(config.model, m.num_codes, len(m.actions), m.latent_shape)
 
 
 def build_global(config: VideoGlobalConfig, meta: dict[str, Any]) -> GlobalVQVAE:
     """The second stage needs the frame VQ-VAE's ``frame_num_codes`` and ``frame_latent_shape`` (metadata)."""
-    tq = config.quantizer
-    restart = tq.restart_threshold * config.train.batch_size * config.model.latents / tq.num_codes \
-        if tq.restart_threshold else 0
-    return GlobalVQVAE(config.model, tq, int(meta["frame_num_codes"]), meta["frame_latent_shape"],
-                       restart_threshold=restart)
+    m = VideoMeta.of(meta)
+    return GlobalVQVAE(config.model, config.quantizer, m.frame_num_codes, m.frame_latent_shape)
 
 
 class _VideoTask:
     kind = ""
 
-    def __init__(self, config: Any, run_dir: Path) -> None:
+    def __init__(self, config: Any, run_dir: Path, device: str | torch.device = "auto") -> None:
+        """``device``: where the task encodes its corpus with a trained model (``--device``; a prior task's
+        codes), by :func:`vqspeech.device.pick_device`."""
         self.config, self.run_dir = config, Path(run_dir)
+        self.device = pick_device(device)
         self._train: FrameStore | None = None
         self._valid: FrameStore | None = None
 
@@ -100,8 +99,8 @@ class VideoVQVAETask(_VideoTask):
 
     def meta(self) -> dict[str, Any]:
         m = build_vqvae(self.config)
-        return {"actions": list(self.train_set.action_names), "frame_size": self.config.data.frame_size,
-                "num_codes": self.config.quantizer.num_codes, "latent_shape": list(m.latent_shape)}
+        return VideoMeta(list(self.train_set.action_names), self.config.data.frame_size,
+                         self.config.quantizer.num_codes, list(m.latent_shape)).to_dict()
 
     def samples_per_batch(self) -> int:
         return self.config.train.batch_size
@@ -152,14 +151,15 @@ class VideoPriorTask(_VideoTask):
 
     kind = VIDEO_PRIOR
 
-    def __init__(self, config: VideoPriorConfig, run_dir: Path) -> None:
-        super().__init__(config, run_dir)
-        self._vq: tuple[FrameVQVAE, dict[str, Any], str] | None = None
+    def __init__(self, config: VideoPriorConfig, run_dir: Path, device: str | torch.device = "auto") -> None:
+        super().__init__(config, run_dir, device)
+        self._vq: tuple[FrameVQVAE, VideoMeta, str] | None = None
         self._codes: np.ndarray | None = None
         self._valid_codes: np.ndarray | None = None
 
     @property
-    def vqvae(self) -> tuple[FrameVQVAE, dict[str, Any], str]:
+    def vqvae(self) -> tuple[FrameVQVAE, VideoMeta, str]:
+        """``(the frame VQ-VAE of data.vqvae, its metadata, its sha256)``, loaded once."""
         if self._vq is None:
             from vqspeech.io.atomic import sha256_file
             from vqspeech.registry import load_model
@@ -167,9 +167,10 @@ class VideoPriorTask(_VideoTask):
             path = self.config.data.vqvae
             if not path:
                 raise InputError("video-prior: set data.vqvae to the frame VQ-VAE checkpoint whose codes it models")
-            model, meta = load_model(path, expect=VIDEO_VQVAE)
-            if int(meta["frame_size"]) != self.config.data.frame_size:
-                raise InputError(f"{path}: the VQ-VAE takes {meta['frame_size']}x{meta['frame_size']} frames but "
+            model, raw = load_model(path, expect=VIDEO_VQVAE)
+            meta = VideoMeta.of(raw, str(path))
+            if meta.frame_size != self.config.data.frame_size:
+                raise InputError(f"{path}: the VQ-VAE takes {meta.frame_size}x{meta.frame_size} frames but "
                                  f"data.frame_size is {self.config.data.frame_size}")
             self._vq = (model, meta, sha256_file(path))
         return self._vq
@@ -181,8 +182,7 @@ class VideoPriorTask(_VideoTask):
         cache = self.run_dir / "cache" / f"codes-{name}-{sha[:16]}-{len(store.frames)}.npy"
         if cache.exists():
             return np.load(cache)
-        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        codes = encode_frames(self.vqvae[0], store.frames, device=dev).astype(np.int16)
+        codes = encode_frames(self.vqvae[0], store.frames, device=self.device).astype(np.int16)
         self.vqvae[0].cpu()
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, codes)
@@ -203,17 +203,16 @@ class VideoPriorTask(_VideoTask):
     def meta(self) -> dict[str, Any]:
         model, meta, sha = self.vqvae
         names = list(self.train_set.action_names)
-        if meta.get("actions") and len(meta["actions"]) > len(names):
-            names = list(meta["actions"])
-        return {"actions": names, "frame_size": int(meta["frame_size"]), "num_codes": int(meta["num_codes"]),
-                "latent_shape": list(model.latent_shape), "vqvae_path": str(self.config.data.vqvae),
-                "vqvae_sha256": sha, "context_frames": self.config.model.context_frames}
+        if len(meta.actions) > len(names):
+            names = list(meta.actions)
+        return VideoMeta(names, meta.frame_size, meta.num_codes, list(model.latent_shape), str(self.config.data.vqvae),
+                         sha, context_frames=self.config.model.context_frames).to_dict()
 
     def describe(self) -> str:
         c = self.codes
         return (f"{self.train_set.num_episodes} episodes, {len(c)} code maps of {c.shape[1]}x{c.shape[2]} "
-                f"(K = {self.vqvae[1]['num_codes']}), windows of {self.config.data.window} frames, "
-                f"{len(self.meta()['actions'])} actions, from {self.config.data.root}")
+                f"(K = {self.vqvae[1].num_codes}), windows of {self.config.data.window} frames, "
+                f"{len(VideoMeta.of(self.meta()).actions)} actions, from {self.config.data.root}")
 
     def samples_per_batch(self) -> int:
         return self.config.train.batch_size * self.config.data.window
@@ -290,14 +289,13 @@ class VideoGlobalTask(VideoPriorTask):
 
     def meta(self) -> dict[str, Any]:
         model, meta, sha = self.vqvae
-        return {"actions": list(meta.get("actions", [])), "frame_size": int(meta["frame_size"]),
-                "num_codes": self.config.quantizer.num_codes, "latents": self.config.model.latents,
-                "frame_num_codes": int(meta["num_codes"]), "frame_latent_shape": list(model.latent_shape),
-                "vqvae_path": str(self.config.data.vqvae), "vqvae_sha256": sha}
+        return VideoMeta(list(meta.actions), meta.frame_size, self.config.quantizer.num_codes,
+                         vqvae_path=str(self.config.data.vqvae), vqvae_sha256=sha, latents=self.config.model.latents,
+                         frame_num_codes=meta.num_codes, frame_latent_shape=list(model.latent_shape)).to_dict()
 
     def describe(self) -> str:
         c = self.codes
-        return (f"{len(c)} frame code maps of {c.shape[1]}x{c.shape[2]} (K = {self.vqvae[1]['num_codes']}) -> "
+        return (f"{len(c)} frame code maps of {c.shape[1]}x{c.shape[2]} (K = {self.vqvae[1].num_codes}) -> "
                 f"{self.config.model.latents} latents of K = {self.config.quantizer.num_codes}, from "
                 f"{self.config.data.root}")
 

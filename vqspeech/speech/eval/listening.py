@@ -23,6 +23,7 @@ import numpy as np
 
 from vqspeech import progress
 from vqspeech.errors import InputError
+from vqspeech.io.paths import shown_path
 from vqspeech.speech.config import SpeechMeta
 from vqspeech.speech.data.audio import load_audio
 from vqspeech.speech.data.corpora import Utterance, discover
@@ -40,7 +41,7 @@ def held_out(utts: list[Utterance], checkpoint: Path) -> tuple[list[Utterance], 
         train = set(split.get("train", []))
         picked = [u for u in utts if u.id in test]
         if picked:
-            return picked, [u for u in utts if u.id in train], str(split_path)
+            return picked, [u for u in utts if u.id in train], shown_path(split_path)
     return utts, utts, "all utterances (no split.json beside the checkpoint's run)"
 
 
