@@ -30,6 +30,8 @@ VARIANTS: dict[str, list[str]] = {
     "voices_levers": ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128",
                       "model.strides=[2, 2, 2, 4, 5]", "data.crop_samples=4000", "model.jitter=0.5",
                       "model.preemphasis=0.9", "quantizer.dim=32"],
+    "logmel_norm_jitter": ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128",
+                           "model.jitter=0.5"],
     "voices_levers_adversary": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
                                 "model.encoder_channels=128", "model.strides=[2, 2, 2, 4, 5]",
                                 "data.crop_samples=4000", "model.jitter=0.5", "model.preemphasis=0.9",
