@@ -175,3 +175,19 @@ def assert_page_plays(driver: Any, url: str, min_audio: int = 0, min_img: int = 
     assert not foreign, foreign
     assert not severe_console(driver)
     return media
+
+
+def spawn_ranks(fn, args: tuple, nprocs: int = 2, timeout: float = 120) -> None:
+    """Run ``fn(rank, *args)`` in ``nprocs`` spawned processes (gloo DDP tests); a hang past ``timeout`` seconds
+    kills them and fails the test."""
+    import time
+
+    import torch.multiprocessing as mp
+
+    ctx = mp.spawn(fn, args=args, nprocs=nprocs, join=False)
+    end = time.time() + timeout
+    while not ctx.join(timeout=1):
+        if time.time() > end:
+            for p in ctx.processes:
+                p.kill()
+            pytest.fail("DDP ranks hung")

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.multiprocessing as mp
-from helpers import free_port
+from helpers import free_port, spawn_ranks
 from torch import nn
 
 from vqspeech.errors import VQSpeechError
@@ -130,13 +129,7 @@ def _ddp_train(rank: int, world: int, port: int, out: str, minutes: float) -> No
 
 
 def _spawn(args: tuple, timeout: float = 120) -> None:
-    ctx = mp.spawn(_ddp_train, args=args, nprocs=2, join=False)
-    end = time.time() + timeout
-    while not ctx.join(timeout=1):
-        if time.time() > end:
-            for p in ctx.processes:
-                p.kill()
-            pytest.fail("DDP ranks hung")
+    spawn_ranks(_ddp_train, args, timeout=timeout)
 
 
 def test_ddp_ranks_agree_on_weights_and_on_the_time_limit(tmp_path: Path) -> None:

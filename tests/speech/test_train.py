@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.multiprocessing as mp
-from helpers import TINY_SET, free_port
+from helpers import TINY_SET, free_port, spawn_ranks
 
 import vqspeech
 from vqspeech.io.checkpoint import load_state, read_meta
@@ -139,15 +138,7 @@ def _ddp_train(rank: int, world: int, port: int, corpus: str, out: str, extra: l
 
 
 def _spawn(args: tuple, timeout: float = 120) -> None:
-    ctx = mp.spawn(_ddp_train, args=args, nprocs=2, join=False)
-    import time
-
-    end = time.time() + timeout
-    while not ctx.join(timeout=1):
-        if time.time() > end:
-            for p in ctx.processes:
-                p.kill()
-            pytest.fail("DDP ranks hung")
+    spawn_ranks(_ddp_train, args, timeout=timeout)
 
 
 def test_ddp_two_ranks_keep_identical_weights(demo_corpus: Path, tmp_path: Path) -> None:
