@@ -28,7 +28,8 @@ def held_out_files(checkpoint: Path, corpus: Path, max_items: int, seed: int) ->
     from vqspeech.speech.data.corpora import discover
     from vqspeech.speech.eval.listening import held_out
 
-    test, _, _ = held_out(discover(corpus), checkpoint)
+    test, _, source = held_out(discover(corpus), checkpoint)
+    print(f"held-out utterances from {source}")
     random.Random(seed).shuffle(test)
     return sorted(Path(u.path) for u in test[:max_items])
 

@@ -59,7 +59,8 @@ def test_enroll_a_held_out_voice(held_out_voice_model: tuple[Path, str], demo_co
     assert new_nll < mean_nll
     code, _, err = run_cli(["convert", str(wavs[0]), "--speaker", "newvoice", "-c", str(out), "-o",
                             str(tmp_path / "c.wav"), "--device", "cpu"], monkeypatch, capsys)
-    assert code == 0, err and (tmp_path / "c.wav").stat().st_size > 1000
+    assert code == 0, err
+    assert (tmp_path / "c.wav").stat().st_size > 1000
 
 
 def test_enroll_refusals(held_out_voice_model: tuple[Path, str], demo_corpus: Path, tmp_path: Path,

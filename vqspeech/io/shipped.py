@@ -73,6 +73,13 @@ def model_ref(path: str | Path) -> str:
     return PREFIX + rel.as_posix()
 
 
+def file_ref(path: str | Path) -> str:
+    """How a file records a model it was made with: ``shipped:<name>/<file>`` for a shipped one, else the path as
+    given (a run's relative path stays relative)."""
+    ref = model_ref(path)
+    return ref if ref.startswith(PREFIX) else str(path)
+
+
 def resolve_ref(ref: str) -> Path:
     """The file a :func:`model_ref` string names on this machine."""
     if ref.startswith(PREFIX):

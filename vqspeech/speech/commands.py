@@ -21,7 +21,7 @@ from vqspeech.io.atomic import atomic_write, sha256_file, write_json
 from vqspeech.io.checkpoint import read_meta
 from vqspeech.io.paths import output_is_file, require_inputs, require_parents, shown_path
 from vqspeech.io.runs import find_checkpoint
-from vqspeech.io.shipped import resolve_ref
+from vqspeech.io.shipped import file_ref, resolve_ref
 from vqspeech.io.tokens import (
     TokenWriter,
     finish_encode,
@@ -99,7 +99,7 @@ def encode(
     utts = expand_inputs(inputs)[shard_index::num_shards]
     out = prepare_output(out)
     sr, hop = meta.sample_rate, meta.hop_length
-    write_token_meta(out, {"kind": SPEECH_VQVAE, "format": fmt, "model_path": str(ckpt),
+    write_token_meta(out, {"kind": SPEECH_VQVAE, "format": fmt, "model_path": file_ref(ckpt),
                            "model_sha256": sha256_file(ckpt), **meta.to_dict()})
     writer = TokenWriter(out, fmt, rank=shard_index, columns=token_columns())
     done = writer.done_ids()
@@ -274,7 +274,8 @@ def speakers(checkpoint: str | Path | None = None) -> list[str]:
 def _codebook(checkpoint: str | Path | None, meta: dict[str, Any]) -> np.ndarray | None:
     """The codebook ``[K, D]`` of the VQ-VAE that made a token dataset (``-c``, else its recorded path), or None
     when that file is gone or is another model."""
-    path = Path(checkpoint) if checkpoint else Path(meta.get("model_path") or "")
+    path = (find_checkpoint(checkpoint, (SPEECH_VQVAE,)) if checkpoint
+            else resolve_ref(meta.get("model_path") or ""))
     if not path.is_file() or (meta.get("model_sha256") and sha256_file(path) != meta["model_sha256"]):
         progress.warn(f"ABX over code embeddings skipped: the model of these tokens is not at {path}")
         return None
@@ -379,6 +380,11 @@ def evaluate(
     ckpt = find_checkpoint(checkpoint, (SPEECH_VQVAE,))
     model, meta = load_vqvae(ckpt)
     dev = pick_device(device)
+    if unseen is not None:  # refused before minutes of synthesis, not after
+        from vqspeech.speech.data.corpora import discover
+
+        if not [u for u in discover(unseen) if u.speaker not in meta.speakers]:
+            raise InputError(f"--unseen {unseen}: no utterance of a speaker the model does not know")
     report = evaluate_speech(model.to(dev), meta, corpus, ckpt, max_utterances=max_items, seed=seed, device=dev,
                              unseen=unseen)
     report["checkpoint"] = shown_path(ckpt)
@@ -463,7 +469,8 @@ def enroll(
 
     model, new_meta, stats = enroll_voice(model, meta, raw.get("config", {}), name, audios, steps=steps, seed=seed,
                                           on_step=step, device=pick_device(device))
-    save_checkpoint(out, model, {**raw, **new_meta.to_dict(), "enrolled": {name: {**stats, "steps": steps}}})
+    save_checkpoint(out, model, {**raw, **new_meta.to_dict(), "enrolled": {**raw.get("enrolled", {}),
+                                                                       name: {**stats, "steps": steps}}})
     progress.say(f"enrolled {name} from {len(audios)} file(s), {seconds:.1f} s (NLL {stats['nll_bits_start']:.2f} -> "
                  f"{stats['nll_bits_end']:.2f} bits/sample) -> {out}; convert with --speaker {name} -c {out}")
     return {"checkpoint": str(out), **stats}

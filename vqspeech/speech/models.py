@@ -148,6 +148,9 @@ class SpeechVQVAE(VQVAE):
         q = quantizer
         if model.encoder_input == "logmel":
             norm = round(model.norm_seconds * sample_rate / model.hop) if model.norm_seconds > 0 else 0
+            if model.norm_seconds > 0 and norm < 3:
+                raise ValueError(f"model.norm_seconds={model.norm_seconds} is under 3 code frames "
+                                 f"({3 * model.hop / sample_rate:g} s at this rate): nothing left to normalise")
             encoder: nn.Module = LogMelEncoder(sample_rate, model.hop, q.dim, channels=model.encoder_channels,
                                                n_mels=model.n_mels, layers=model.encoder_layers, norm_frames=norm)
         else:

@@ -16,7 +16,7 @@ from torch import nn
 from vqspeech.device import pick_device
 from vqspeech.errors import ConfigError, InputError
 from vqspeech.io.atomic import sha256_file
-from vqspeech.io.shipped import model_ref
+from vqspeech.io.shipped import model_ref, resolve_ref
 from vqspeech.io.tokens import read_token_meta, read_tokens
 from vqspeech.speech.config import SPEECH_PRIOR, SPEECH_VQVAE, SpeechMeta, SpeechPriorConfig, SpeechVQVAEConfig
 from vqspeech.speech.data.corpora import discover, split_utterances, write_split
@@ -123,7 +123,7 @@ class SpeechPriorTask:
             if tmeta.get("kind", SPEECH_VQVAE) != SPEECH_VQVAE:
                 raise ConfigError(f"data.tokens {data.tokens} holds {tmeta['kind']} codes, not speech tokens")
             rows = read_tokens(data.tokens)
-            vq_path, vq_sha = tmeta["model_path"], tmeta["model_sha256"]
+            vq_path, vq_sha = resolve_ref(tmeta["model_path"]), tmeta["model_sha256"]
             if data.vqvae:
                 vq_path, vq_sha = data.vqvae, sha256_file(data.vqvae)
                 if vq_sha != tmeta["model_sha256"]:

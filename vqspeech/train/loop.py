@@ -161,10 +161,11 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
         stop["requested"] = True
         progress.warn(f"signal {signum}: stopping after this step with a checkpoint")
 
+    installed = True
     try:
         previous = signal.signal(signal.SIGTERM, request_stop)
     except ValueError:  # not the main thread: no handler
-        previous = None
+        installed, previous = False, None
     metrics_f = open(run_dir / "metrics.jsonl", "a") if main_rank else None
     log = progress.TrainLog(tc.max_steps, step) if main_rank else None
     t_last, n_samples = time.time(), 0
@@ -212,13 +213,13 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
         if main_rank:
             checkpoint()
             model.eval()
-            final = task.final_report(model, dev)
+            final = {} if stop["requested"] else task.final_report(model, dev)  # a stopped run is not finished
             if final:
                 metrics_f.write(jsonio.dumps({"step": step, **final}, indent=None) + "\n")
                 progress.say("final: " + " ".join(f"{k}={v:.4g}" for k, v in final.items()))
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if installed:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
         if log is not None:
             log.close()
         if metrics_f is not None:

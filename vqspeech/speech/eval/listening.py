@@ -34,7 +34,8 @@ from vqspeech.speech.models import SpeechVQVAE
 
 def held_out(utts: list[Utterance], checkpoint: Path) -> tuple[list[Utterance], list[Utterance], str]:
     """``(held-out utterances, training utterances, where the split came from)``."""
-    split_path = checkpoint.resolve().parents[1] / "split.json"
+    beside = [checkpoint.resolve().parents[1] / "split.json", checkpoint.resolve().parent / "split.json"]
+    split_path = next((p for p in beside if p.exists()), beside[0])
     if split_path.exists():
         split = json.loads(split_path.read_text())
         test = set(split.get("valid", [])) | set(split.get("test_unseen", []))
