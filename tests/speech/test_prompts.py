@@ -53,3 +53,8 @@ def test_nothing_there_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
                                capsys)
         assert code == 2 and err.startswith("error:") and "apt-get install asterisk-core-sounds-en-wav" in err
     assert not (tmp_path / "c").exists()
+    (tmp_path / "file").write_text("keep me")
+    code, _, err = run_cli(["corpus", "prompts", str(tmp_path / "file"), "--sounds", str(tmp_path / "empty")],
+                           monkeypatch, capsys)
+    assert code == 2 and err.startswith("error:") and "not a directory" in err
+    assert (tmp_path / "file").read_text() == "keep me"

@@ -69,6 +69,8 @@ def build_prompts_corpus(out: str | Path, sounds: str | Path = SOUNDS, *, min_se
     Prompts whose transcript is a bracketed description (``[beep tone]``) are not speech and are skipped.
     Returns what was found per speaker; refuses (``InputError``) when there is nothing."""
     sounds, out = Path(sounds), Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory; give a folder for the corpus")
     if not sounds.is_dir():
         raise InputError(f"--sounds {sounds}: no such directory; install the recordings: {INSTALL}")
     folders = sorted(p for p in sounds.iterdir() if p.is_dir() and TALENT.match(p.name))
