@@ -60,24 +60,37 @@ def test_align_cli_writes_textgrids_and_keeps_existing(demo_corpus: Path, tmp_pa
     assert code == 2 and err.startswith("error: ")
 
 
-def test_evaluate_unseen_speakers_without_transcripts(tiny_model: Path, demo_corpus: Path, tmp_path: Path,
+def test_evaluate_unseen_speakers_and_a_target_voice(tiny_model: Path, demo_corpus: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture) -> None:
-    """--unseen converts speech of a speaker the model does not know to each of its voices; recordings without
-    transcripts are judged by the speaker judge only (no word error)."""
+    """--unseen converts speech of a speaker the model does not know to each of its voices; word error is scored
+    over the recordings that have a transcript (here one of two).  --target sends every held-out conversion to one
+    voice, whose own utterances are then not sources; a voice the model does not have is refused."""
     pytest.importorskip("resemblyzer")
+    pytest.importorskip("pocketsphinx")
+    from vqspeech.io.checkpoint import read_meta
+
     src = sorted(p for p in demo_corpus.iterdir() if p.is_dir())[0]
     (tmp_path / "unseen" / "stranger").mkdir(parents=True)
-    for wav in sorted(src.glob("*.wav"))[:2]:
+    for i, wav in enumerate(sorted(src.glob("*.wav"))[:2]):
         shutil.copy(wav, tmp_path / "unseen" / "stranger" / wav.name)
+        if i == 0:
+            shutil.copy(wav.with_suffix(".txt"), tmp_path / "unseen" / "stranger" / f"{wav.stem}.txt")
+    target = read_meta(tiny_model)["speakers"][0]
     args = ["evaluate", str(demo_corpus), "-c", str(tiny_model), "--json", str(tmp_path / "r.json"), "--max-items",
-            "2", "--unseen", str(tmp_path / "unseen"), "--device", "cpu"]
+            "4", "--target", target, "--unseen", str(tmp_path / "unseen"), "--device", "cpu"]
     code, _, err = run_cli(args, monkeypatch, capsys)
     assert code == 0, err
-    u = json.loads((tmp_path / "r.json").read_text())["unseen"]
+    r = json.loads((tmp_path / "r.json").read_text())
+    u = r["unseen"]
     voices = json.loads((tiny_model.parents[1] / "split.json").read_text())
     assert len(u["utterances"]) == 2 and u["conversions"] == 2 * len(u["voices"]) and len(u["voices"]) == 3, voices
-    assert 0 <= u["identified_as_target"] <= 1 and 0 <= u["closer_to_target"] <= 1 and "wer_original" not in u
+    assert 0 <= u["identified_as_target"] <= 1 and 0 <= u["closer_to_target"] <= 1
+    assert u["wer_utterances"] == 1 and u["wer_original"] >= 0 and u["wer_conversion"] >= 0
+    assert r["target"] == target and r["utterances"]
+    assert not [i for i in r["utterances"] if i.startswith(target + "_")]  # the target's own speech is no source
+    code, _, err = run_cli([*args[:-5], "--target", "nobody", "--device", "cpu"], monkeypatch, capsys)
+    assert code == 2 and "nobody" in err
     code, _, err = run_cli([*args[:-3], "--unseen", str(tmp_path / "nothing")], monkeypatch, capsys)
     assert code == 2 and "nothing" in err
 
@@ -93,5 +106,5 @@ def test_markdown_shows_values_that_are_not_numbers() -> None:
          "code_agreement_conversion": 0.2, "code_agreement_reconstruction": 0.3, "bits_per_s": 100.0,
          "uniform_bits_per_s": 200.0}
     md = markdown(r)
-    assert "| word error: originals / reconstructions / conversions | 30% / – / – |" in md
+    assert "| word error (1 with transcripts): originals / reconstructions / conversions | 30% / – / – |" in md
     assert "| conversion: identified as target / as source | 50% / – |" in md

@@ -99,3 +99,14 @@ def test_speech_report_page_plays_every_sound(tiny_model: Path, tmp_path: Path, 
         media = assert_page_plays(driver, page.resolve().as_uri(), min_audio=n_audio, min_img=n_audio + 3)
     assert all(u.startswith("file://") for u in media["resources"])
     assert {round(a["duration"], 1) for a in media["audio"]} >= {0.3, 0.4}
+
+
+def test_judged_checkpoints_are_placed_by_their_recorded_minutes() -> None:
+    """A checkpoint's own training minutes (all invocations of a resumed run) win over steps x minutes per step."""
+    import math
+
+    from vqspeech.speech.report import eval_minutes
+
+    assert eval_minutes(2500, {"train_minutes": 50.3}, 0.5) == 50.3
+    assert eval_minutes(100, {}, 0.5) == 50.0
+    assert math.isnan(eval_minutes(100, {}, 0.0))

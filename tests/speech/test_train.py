@@ -40,7 +40,13 @@ def test_exact_resume(demo_corpus: Path, tmp_path: Path) -> None:
     wb, meta = load_state(resumed)
     assert meta["step"] == 12
     # the minutes already trained travel with the run, so a time-based schedule continues where it stopped
-    assert torch.load(tmp_path / "b" / "train_state.pt", weights_only=True)["minutes_spent"] > 0
+    spent = torch.load(tmp_path / "b" / "train_state.pt", weights_only=True)["minutes_spent"]
+    assert spent > 0
+    # ...and are stamped in each checkpoint and log row (where on the clock a judged checkpoint was)
+    _, first = load_state(tmp_path / "b" / "checkpoints" / "step-7.safetensors")
+    assert 0 < first["train_minutes"] <= meta["train_minutes"] == pytest.approx(spent, abs=0.01)
+    rows = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["minutes"] <= spent + 0.01 for r in rows if "loss" in r) and any("minutes" in r for r in rows)
     for k in wa:
         assert torch.equal(wa[k], wb[k]), k
     assert (tmp_path / "b" / "checkpoints" / "step-7.safetensors").exists()

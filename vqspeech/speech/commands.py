@@ -368,11 +368,11 @@ def phoneme_eval(
 def evaluate(
     corpus: str | Path, checkpoint: str | Path | None = None, *, json_path: str | Path | None = None,
     md_path: str | Path | None = None, max_items: int = 8, seed: int = 0, device: str = "auto",
-    unseen: str | Path | None = None,
+    unseen: str | Path | None = None, target: str | None = None,
 ) -> dict[str, Any]:
     """``vqspeech evaluate CORPUS``: the listening report on held-out utterances (see
     :mod:`vqspeech.speech.eval.listening`); JSON and markdown.  ``unseen``: speech of speakers the model never
-    heard, converted to each of its voices."""
+    heard, converted to each of its voices; ``target``: the voice every conversion goes to."""
     from vqspeech.speech.eval.listening import evaluate_speech, markdown
 
     require_inputs([corpus, *([unseen] if unseen else [])])
@@ -380,14 +380,18 @@ def evaluate(
     ckpt = find_checkpoint(checkpoint, (SPEECH_VQVAE,))
     model, meta = load_vqvae(ckpt)
     dev = pick_device(device)
+    if target is not None and target not in meta.speakers:
+        raise InputError(f"--target {target!r} is not a voice of this model ({', '.join(meta.speakers)})")
     if unseen is not None:  # refused before minutes of synthesis, not after
         from vqspeech.speech.data.corpora import discover
 
         if not [u for u in discover(unseen) if u.speaker not in meta.speakers]:
             raise InputError(f"--unseen {unseen}: no utterance of a speaker the model does not know")
     report = evaluate_speech(model.to(dev), meta, corpus, ckpt, max_utterances=max_items, seed=seed, device=dev,
-                             unseen=unseen)
+                             unseen=unseen, target=target)
     report["checkpoint"] = shown_path(ckpt)
+    raw = read_meta(ckpt)  # where in training the checkpoint was (report pages draw the judges against it)
+    report.update({k: raw[k] for k in ("step", "train_minutes") if k in raw})
     table = markdown(report)
     if json_path:
         write_json(Path(json_path), report)

@@ -82,6 +82,8 @@ FAMILY = Family(
             "max_items": Option(int, "held-out utterances to score (default 8)"),
             "unseen": Option(Path, "a corpus of speakers the model never heard, each utterance converted to every "
                                    "voice of the model"),
+            "target": Option(str, "convert every held-out utterance to this voice (e.g. an enrolled one; default: "
+                                  "a random other voice each)"),
         },
     },
 )

@@ -138,18 +138,34 @@ JUDGES = [("conversion identified as target", lambda e: num(e["conversion_speake
           ("reconstruction identified as its speaker", lambda e: num(e.get("reconstruction_identification"))),
           ("reconstruction word error / originals'",
            lambda e: num(e.get("wer_reconstruction")) / max(num(e.get("wer_original")), 1e-9)),
-          ("code agreement of conversions", lambda e: num(e["code_agreement_conversion"]))]
+          ("code agreement of conversions", lambda e: num(e["code_agreement_conversion"])),
+          ("reconstruction STOI", lambda e: num(e.get("stoi"))),
+          ("unseen speakers: conversion identified as target",
+           lambda e: num(e.get("unseen", {}).get("identified_as_target"))),
+          ("unseen speakers: conversion word error / originals'",
+           lambda e: num(e.get("unseen", {}).get("wer_conversion"))
+           / max(num(e.get("unseen", {}).get("wer_original")), 1e-9))]
+
+
+def eval_minutes(step: int, e: dict[str, Any], minutes: float) -> float:
+    """Training minutes of an evaluated checkpoint: recorded in it (``train_minutes``, all invocations of a resumed
+    run), else ``step`` x ``minutes`` per step; NaN when neither is known."""
+    if "train_minutes" in e:
+        return float(e["train_minutes"])
+    return step * minutes if minutes > 0 else float("nan")
 
 
 def judges_figure(evals: list[tuple[int, dict[str, Any]]], minutes: float, out: Path) -> Path:
     """How each listening judge moved with training minutes (``minutes`` per step)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(10, 4))
-    x = [s * minutes if minutes > 0 else s for s, _ in evals]
+    x = [eval_minutes(s, e, minutes) for s, e in evals]
+    timed = all(m == m for m in x)  # a step axis unless every point has its minutes
+    x = x if timed else [s for s, _ in evals]
     for name, f in JUDGES:
         ax.plot(x, [f(e) for _, e in evals], "o-", label=name)
     ax.axhline(0.8, color="gray", lw=0.5, ls=":")
-    ax.set_xlabel("training minutes" if minutes > 0 else "step")
+    ax.set_xlabel("training minutes" if timed else "step")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -163,15 +179,16 @@ def judges_rows(evals: list[tuple[int, dict[str, Any]]], minutes: float) -> list
     rows = []
     for s, e in evals:
         cs = e["conversion_speaker"]
-        rows.append([str(s), f"{s * minutes:.1f}" if minutes > 0 else "–", f"{num(cs['identified_as_target']):.0%}",
+        m = eval_minutes(s, e, minutes)
+        rows.append([str(s), f"{m:.1f}" if m == m else "–", f"{num(cs['identified_as_target']):.0%}",
                      f"{num(cs['closer_to_target']):.0%}", f"{num(e.get('reconstruction_identification')):.0%}",
                      f"{num(e.get('wer_reconstruction')):.0%} / {num(e.get('wer_original')):.0%}",
-                     f"{num(e['code_agreement_conversion']):.0%}"])
+                     f"{num(e['code_agreement_conversion']):.0%}", f"{num(e.get('stoi')):.2f}"])
     return rows
 
 
 JUDGES_HEADER = ["step", "minutes", "conversion identified as target", "closer to target",
-                 "reconstruction identified", "WER recon / orig", "code agreement"]
+                 "reconstruction identified", "WER recon / orig", "code agreement", "STOI"]
 
 
 # -- the page ----------------------------------------------------------------------------------------------------

@@ -148,8 +148,9 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
         if not main_rank:
             return
         ck = run_dir / "checkpoints"
-        save_checkpoint(ck / f"step-{step}.safetensors", model, {**meta, "step": step})
-        save_checkpoint(ck / "last.safetensors", model, {**meta, "step": step})
+        stamp = {**meta, "step": step, "train_minutes": round(minutes_spent(), 2)}  # wall minutes of all invocations
+        save_checkpoint(ck / f"step-{step}.safetensors", model, stamp)
+        save_checkpoint(ck / "last.safetensors", model, stamp)
         state = {"optimizer": opt.state_dict(), "step": step, "minutes_spent": minutes_spent(), **_rng_state()}
         atomic_write(state_path, lambda tmp: torch.save(state, tmp))
 
@@ -199,7 +200,7 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
                 if log_now:
                     now = time.time()
                     row.update(loss=loss.item(), **stats, samples_per_s=n_samples / (now - t_last),
-                               lr=opt.param_groups[0]["lr"])
+                               lr=opt.param_groups[0]["lr"], minutes=round(minutes_spent(), 2))
                     t_last, n_samples = now, 0
                 if valid_now:  # on its own schedule, whether or not this is a log step
                     model.eval()

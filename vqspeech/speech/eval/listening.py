@@ -55,10 +55,11 @@ def _bits(codes: list[np.ndarray], num_codes: int) -> float:
 def evaluate_speech(
     model: SpeechVQVAE, meta: SpeechMeta, corpus: str | Path, checkpoint: Path, *, max_utterances: int = 8,
     enrol_per_speaker: int = 3, seed: int = 0, temperature: float = 1.0, device: Any = "cpu",
-    asr: bool = True, quality: bool = True, unseen: str | Path | None = None,
+    asr: bool = True, quality: bool = True, unseen: str | Path | None = None, target: str | None = None,
 ) -> dict[str, Any]:
     """The listening report (a JSON-able dict) for ``model`` on ``corpus``; ``unseen``: a corpus of speakers the
-    model never heard, each utterance converted to every model voice (section ``unseen``)."""
+    model never heard, each utterance converted to every model voice (section ``unseen``); ``target``: the voice
+    every conversion goes to (held-out utterances of that voice are not sources), else a random other voice."""
     utts = discover(corpus)
     test, train, source = held_out(utts, checkpoint)
     rng = random.Random(seed)
@@ -72,14 +73,17 @@ def evaluate_speech(
     if len(enrolled) < 2:
         raise InputError(f"{corpus}: needs real utterances of at least two of the model's speakers "
                          f"({', '.join(meta.speakers)}) to enrol the speaker judge")
-    known = [u for u in test if u.speaker in by_spk]
+    if target is not None and target not in by_spk:
+        raise InputError(f"{corpus}: no training utterance of {target!r} to enrol the speaker judge")
+    known = [u for u in test if u.speaker in by_spk and u.speaker != target]
     if not known:
         raise InputError(f"{corpus}: no held-out utterance of a speaker this model knows ({', '.join(meta.speakers)})")
     rng.shuffle(known)
     test = sorted(known[:max_utterances], key=lambda u: u.id)
     originals = [load_audio(u.path, sr) for u in test]
     src_idx = [meta.speakers.index(u.speaker) for u in test]
-    tgt_idx = [meta.speakers.index(rng.choice([s for s in enrolled if s != meta.speakers[i]])) for i in src_idx]
+    tgt_idx = [meta.speakers.index(target or rng.choice([s for s in enrolled if s != meta.speakers[i]]))
+               for i in src_idx]
     progress.say(f"evaluate: {len(test)} held-out utterances ({source}); decoding reconstructions and conversions")
     codes = encode_audio(model, originals, device=device)
     recon = synthesize(model, codes, src_idx, temperature=temperature, seed=seed, device=device)
@@ -89,6 +93,7 @@ def evaluate_speech(
     reencoded = encode_audio(model, conv, device=device)
     report: dict[str, Any] = {
         "utterances": [u.id for u in test], "split": source, "seed": seed, "temperature": temperature,
+        "target": target,
         "code_agreement_conversion": float(np.mean([judges.code_agreement(a, b)
                                                     for a, b in zip(reencoded, codes, strict=True)])),
         "code_agreement_reconstruction": float(np.mean([judges.code_agreement(a, b) for a, b in zip(
@@ -110,12 +115,9 @@ def evaluate_speech(
     report["original_identification"] = judges.identification_accuracy(orig_emb, [u.speaker for u in test], cents)
     report["reconstruction_identification"] = judges.identification_accuracy(
         np.stack([judge.embed(r, sr) for r in recon]), [u.speaker for u in test], cents)
-    texts = [u.text for u in test]
-    if asr and all(texts):
-        asr_judge = judges.AsrJudge()
-        for name, audios in (("original", originals), ("reconstruction", recon), ("conversion", conv)):
-            hyps = [asr_judge.transcribe(a, sr) for a in audios]
-            report[f"wer_{name}"] = judges.corpus_word_error_rate(texts, hyps)
+    if asr:
+        report.update(word_errors([u.text for u in test], sr, original=originals, reconstruction=recon,
+                                  conversion=conv))
     if unseen is not None:
         report["unseen"] = unseen_conversions(model, meta, unseen, judge, cents, max_utterances=max_utterances,
                                               seed=seed, temperature=temperature, device=device, asr=asr)
@@ -129,7 +131,7 @@ def unseen_conversions(
 ) -> dict[str, Any]:
     """Utterances of speakers the model never heard, each converted to every voice of the model: identified as the
     target among the model's voices, closer to the target's centroid than to the source speaker's (enrolled from
-    these same originals), and word error of originals vs conversions where every utterance has a transcript."""
+    these same originals), and word error of originals vs conversions over the utterances that have a transcript."""
     sr = meta.sample_rate
     utts = [u for u in discover(corpus) if u.speaker not in meta.speakers]
     if not utts:
@@ -156,12 +158,24 @@ def unseen_conversions(
                            "closer_to_target": scores["closer_to_target"],
                            "similarity_target": scores["similarity_target"],
                            "similarity_source": scores["similarity_source"]}
-    texts = [u.text for u in utts]
-    if asr and all(texts):
-        asr_judge = judges.AsrJudge()
-        out["wer_original"] = judges.corpus_word_error_rate(texts, [asr_judge.transcribe(o, sr) for o in originals])
-        out["wer_conversion"] = judges.corpus_word_error_rate([texts[i] for i, _ in pairs],
-                                                              [asr_judge.transcribe(c, sr) for c in conv])
+    if asr:
+        texts = [u.text for u in utts]
+        out.update(word_errors([texts[i] for i, _ in pairs], sr, conversion=conv))
+        out.update(word_errors(texts, sr, original=originals))  # its wer_utterances: utterances, not pairs
+    return out
+
+
+def word_errors(texts: list[str | None], sr: int, **audios: list[np.ndarray]) -> dict[str, Any]:
+    """``wer_<name>`` of each list of ``audios`` (aligned with ``texts``) against the transcripts, over the
+    utterances that have one, and ``wer_utterances``: how many had one; ``{}`` when none has."""
+    heard = [i for i, t in enumerate(texts) if t]
+    if not heard:
+        return {}
+    asr_judge = judges.AsrJudge()
+    out: dict[str, Any] = {"wer_utterances": len(heard)}
+    for name, clips in audios.items():
+        out[f"wer_{name}"] = judges.corpus_word_error_rate([texts[i] for i in heard],
+                                                           [asr_judge.transcribe(clips[i], sr) for i in heard])
     return out
 
 
@@ -184,7 +198,9 @@ def markdown(report: dict[str, Any]) -> str:
          f"{_fmt(report['reconstruction_identification'], '.0%')}"),
     ]
     if "wer_original" in report:
-        rows.append(("word error: originals / reconstructions / conversions",
+        heard = report.get("wer_utterances", len(report["utterances"]))
+        rows.append((f"word error ({heard} with transcripts): originals / reconstructions / "
+                     "conversions",
                      f"{_fmt(report['wer_original'], '.0%')} / {_fmt(report['wer_reconstruction'], '.0%')} / "
                      f"{_fmt(report['wer_conversion'], '.0%')}"))
     rows.append(("log-mel distance of reconstructions", f"{_fmt(report['log_mel_distance_db'], '.2f')} dB"))
@@ -197,7 +213,8 @@ def markdown(report: dict[str, Any]) -> str:
                      "identified as target / closer to target",
                      f"{_fmt(u['identified_as_target'], '.0%')} / {_fmt(u['closer_to_target'], '.0%')}"))
         if "wer_original" in u:
-            rows.append(("unseen speakers: word error of originals / conversions",
+            rows.append((f"unseen speakers: word error ({u['wer_utterances']} with transcripts) of originals / "
+                         "conversions",
                          f"{_fmt(u['wer_original'], '.0%')} / {_fmt(u['wer_conversion'], '.0%')}"))
     rows += [
         ("code agreement: conversion re-encoded vs source", f"{_fmt(report['code_agreement_conversion'], '.1%')}"),
