@@ -3,7 +3,9 @@
 # way the shipped model was trained: one thread by default (THREADS=2 for both cores).  Stop it at any time with
 #   kill -TERM <pid>      (it finishes the step, writes a checkpoint and train_state.pt, and exits 0)
 # and run this script again to continue exactly where it stopped.
-# Usage: scripts/train_voices.sh [RUN_DIR]      (default training/voices: committed, so the next session resumes it)
+# Usage: [THREADS=2] [MINUTES=N] scripts/train_voices.sh [RUN_DIR]
+#   RUN_DIR defaults to training/voices (committed, so the next session resumes it); MINUTES sets the run's time
+#   budget (train.max_minutes, counted over all its sessions; the learning rate's cosine ends there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
@@ -18,5 +20,6 @@ if [ ! -d voices_corpus ]; then
 fi
 resume=()
 [ -f "$run/train_state.pt" ] && resume=(--resume)
+[ -n "${MINUTES:-}" ] && resume+=(--set "train.max_minutes=$MINUTES")
 export OMP_NUM_THREADS="${THREADS:-1}"
 exec .venv/bin/vqspeech train recipes/voices.yaml --out "$run" "${resume[@]}"

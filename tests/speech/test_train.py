@@ -49,6 +49,10 @@ def test_exact_resume(demo_corpus: Path, tmp_path: Path) -> None:
     assert all(r["minutes"] <= spent + 0.01 for r in rows if "loss" in r) and any("minutes" in r for r in rows)
     for k in wa:
         assert torch.equal(wa[k], wb[k]), k
+    # a time budget counts every invocation: a run that has spent it takes no more steps when resumed
+    again = train("recipes/demo.yaml", out=tmp_path / "b", overrides=[f"train.max_minutes={spent / 2}"],
+                  resume=True, max_steps=20, device="cpu")
+    assert read_meta(again)["step"] == 12
     assert (tmp_path / "b" / "checkpoints" / "step-7.safetensors").exists()
 
 

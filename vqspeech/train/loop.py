@@ -139,7 +139,8 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
     meta = {"kind": task.kind, "config": to_dict(cfg), **task.meta()}
     autocast = torch.autocast(dev.type, dtype=torch.bfloat16) if tc.precision == "bf16" else nullcontext()
     started = time.time()
-    deadline = started + tc.max_minutes * 60 if tc.max_minutes > 0 else math.inf
+    # a time budget is the run's, not this invocation's: a resumed run stops when all its invocations spent it
+    deadline = started + (tc.max_minutes - spent_before) * 60 if tc.max_minutes > 0 else math.inf
 
     def minutes_spent() -> float:
         return spent_before + (time.time() - started) / 60
