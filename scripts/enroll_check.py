@@ -55,7 +55,8 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=Path("voices_corpus"), help="the model's own corpus")
     ap.add_argument("--out", type=Path, default=Path("runs/enroll_check"))
     ap.add_argument("--enroll-seconds", type=float, default=90.0)
-    ap.add_argument("--reference", type=int, default=3, help="recordings of the new voice the judge enrols")
+    ap.add_argument("--reference", type=int, default=3,
+                    help="recordings of the new voice the judge enrols (evaluate uses at most 3 per voice)")
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--max-items", type=int, default=16)
     a = ap.parse_args()
@@ -76,6 +77,8 @@ def main() -> None:
         enrol.append(u)
         seconds += audio_seconds(u.path)
     reference = utts[: a.reference]
+    if not enrol or not reference:
+        sys.exit(f"error: {new_corpus} has too few recordings of {NAME} to enrol and to judge")
     # the judge's corpus: the model's corpus plus the reference recordings, and a split.json beside the enrolled
     # checkpoint that keeps the model's held-out utterances and adds the reference to the judge's training side
     judge_corpus = a.out / "judge_corpus"

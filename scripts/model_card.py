@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def target_rows(last: dict[str, Any], enrolled: dict[str, Any], codec: dict[str,
     add("reconstruction STOI (8 kHz)", "≥ 0.75", stoi, None if stoi is None else stoi >= 0.75,
         "not measured" if stoi is None else f"{stoi:.3f}")
     wo, wc = un.get("wer_original"), un.get("wer_conversion")
-    ratio = None if wo is None or wc is None else wc / max(wo, 1e-9)
+    ratio = None if wo is None or wc is None or wo <= 0 else wc / wo
     add("unseen English speech converted: word error vs the originals'", "≤ 1.5×", ratio,
         None if ratio is None else ratio <= 1.5,
         "not measured" if ratio is None else f"{100 * wc:.0f} % vs {100 * wo:.0f} % ({ratio:.2f}×)")
@@ -93,7 +94,7 @@ def main() -> None:
     ap.add_argument("--codec", type=Path)
     ap.add_argument("--bench", type=Path)
     ap.add_argument("--name", default="voices")
-    ap.add_argument("--one-thread-minutes", type=float, default=50.27,
+    ap.add_argument("--one-thread-minutes", type=float, required=True,
                     help="training minutes run at one thread (the rest ran at two)")
     ap.add_argument("-o", "--out", type=Path, required=True)
     a = ap.parse_args()
@@ -103,7 +104,7 @@ def main() -> None:
     minutes = max((r.get("minutes", 0) for r in rows), default=0)
     valid = [r for r in rows if "valid_nll_bits" in r]
     evals = evals_of(a.run)
-    last = evals[-1][1] if evals else {}
+    last_step, last = evals[-1] if evals else (0, {})
     minutes = max([minutes] + [e.get("train_minutes", 0) for _, e in evals])
     prior_rows = metrics(a.prior_run) if a.prior_run else []
     prior_valid = [r for r in prior_rows if "valid_nll_bits" in r]
@@ -111,7 +112,8 @@ def main() -> None:
     m = cfg["model"]
     q = cfg["quantizer"]
     d = cfg["data"]
-    hop = d.get("sample_rate", 8000) // 2 ** m.get("downsample_layers", 6) if "strides" not in m else None
+    factor = math.prod(m["strides"]) if m.get("strides") else 2 ** m.get("downsample_layers", 6)
+    rate = d.get("sample_rate", 8000) / factor
     out = [
         f"# Model card: `{a.name}` (shipped with vqspeech)",
         "",
@@ -132,15 +134,17 @@ def main() -> None:
         "",
         f"`recipes/voices.yaml`: {d.get('sample_rate')} Hz; encoder on {m.get('n_mels', 40)} log-mel bands "
         f"normalised over a sliding {m.get('norm_seconds')} s, time jitter {m.get('jitter')}; "
-        + (f"{hop} codes/s; " if hop else "")
+        + f"{rate:g} codes/s; "
         + f"K = {q['num_codes']} codes of dimension {q['dim']}; a WaveNet decoder of {m.get('layers')} layers "
         f"({m.get('residual_channels')} residual channels) conditioned on the codes and a speaker embedding. "
         "`scripts/train_voices.sh` reproduces it (and resumes it) from a fresh machine; `recipes/voices_prior.yaml` "
         "trains the prior on its codes.",
         "",
         f"Trained for **{step:,} steps** in **{minutes:.0f} minutes** of wall time on a 2-core CPU (AMD EPYC, "
-        f"24 GB, no GPU; 1 thread for the first {a.one_thread_minutes:.0f} minutes, 2 threads after), "
-        f"{(a.one_thread_minutes + 2 * (minutes - a.one_thread_minutes)) / 60:.1f} CPU-hours. Final validation NLL: "
+        f"24 GB, no GPU; 1 thread for the first {min(a.one_thread_minutes, minutes):.0f} minutes, 2 threads after, "
+        "the cores shared with other work part of the time): at most "
+        f"{(min(a.one_thread_minutes, minutes) + 2 * max(0.0, minutes - a.one_thread_minutes)) / 60:.1f} "
+        "thread-hours. Final validation NLL: "
         + (f"{valid[-1]['valid_nll_bits']:.2f} bits/sample at step {valid[-1]['step']:,}" if valid else "–")
         + (f"; the prior: {prior_valid[-1]['valid_nll_bits']:.2f} bits/code at step {prior_valid[-1]['step']:,}"
            if prior_valid else "")
@@ -148,9 +152,12 @@ def main() -> None:
         "",
         "## Targets",
         "",
+        f"Judged on the checkpoint of step {last_step:,}"
+        + (f" (**not the shipped step {step:,}**)" if last_step != step else " (the shipped one)") + ". "
         "Measured on held-out utterances of the four voices (the run's `split.json`), on real English speech of "
-        "speakers the model never heard (`scripts/unseen_corpus.py`: alsa-utils' channel prompts with transcripts "
-        "and linphone's test recording), on a real voice enrolled with `vqspeech enroll` "
+        "speakers the model never heard (`scripts/unseen_corpus.py`: pocketsphinx-testdata's LibriVox and card-name "
+        "sentences and alsa-utils' channel prompts, with transcripts, and linphone's test call recording), "
+        "on a real voice enrolled with `vqspeech enroll` "
         "(`scripts/enroll_check.py`: Menardi, Italian prompts, never heard in training; judged against recordings "
         "not used to enrol), with the codec against Codec2 (`scripts/codec_compare.py`) and the speed of "
         "`convert` (`scripts/bench.py --only convert`).",

@@ -5,6 +5,7 @@
 # DEPS_FROM=.venv reuses the packages of an existing environment for vqspeech's dependencies (through a .pth file;
 # the wheel itself is installed with --no-deps) instead of installing them from PyPI (torch is large).
 set -euo pipefail
+src="${1:+$(realpath "$1")}"
 cd "$(dirname "$0")/.."
 repo="$(pwd)"
 work="$(mktemp -d)"
@@ -24,9 +25,9 @@ fi
 ls -l "$work"/dist/vqspeech-*.whl
 mkdir "$work/empty"
 cd "$work/empty"
-src="${1:-}"
-if [ -z "$src" ]; then  # one of the shipped model's held-out English prompts, if the corpus is here
-    src="$(ls "$repo"/voices_corpus/allison/en-*.wav | head -1)"
+if [ -z "$src" ]; then  # an English prompt of the real-voices corpus (vqspeech corpus prompts voices_corpus)
+    src="$(find "$repo/voices_corpus/allison" -name 'en-*.wav' 2>/dev/null | sort | head -1)"
+    [ -n "$src" ] || { echo "error: give an audio file (no voices_corpus here)" >&2; exit 2; }
 fi
 "$work/env/bin/pip" show vqspeech | grep -E "^(Version|Location)"   # the wheel's copy, not the source tree
 "$work/env/bin/vqspeech" models

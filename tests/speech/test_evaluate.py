@@ -77,9 +77,9 @@ def test_evaluate_unseen_speakers_and_a_target_voice(tiny_model: Path, demo_corp
         if i == 0:
             shutil.copy(wav.with_suffix(".txt"), tmp_path / "unseen" / "stranger" / f"{wav.stem}.txt")
     target = read_meta(tiny_model)["speakers"][0]
-    args = ["evaluate", str(demo_corpus), "-c", str(tiny_model), "--json", str(tmp_path / "r.json"), "--max-items",
-            "4", "--target", target, "--unseen", str(tmp_path / "unseen"), "--device", "cpu"]
-    code, _, err = run_cli(args, monkeypatch, capsys)
+    base = ["evaluate", str(demo_corpus), "-c", str(tiny_model), "--json", str(tmp_path / "r.json"), "--max-items",
+            "4", "--device", "cpu"]
+    code, _, err = run_cli([*base, "--target", target, "--unseen", str(tmp_path / "unseen")], monkeypatch, capsys)
     assert code == 0, err
     r = json.loads((tmp_path / "r.json").read_text())
     u = r["unseen"]
@@ -87,11 +87,11 @@ def test_evaluate_unseen_speakers_and_a_target_voice(tiny_model: Path, demo_corp
     assert len(u["utterances"]) == 2 and u["conversions"] == 2 * len(u["voices"]) and len(u["voices"]) == 3, voices
     assert 0 <= u["identified_as_target"] <= 1 and 0 <= u["closer_to_target"] <= 1
     assert u["wer_utterances"] == 1 and u["wer_original"] >= 0 and u["wer_conversion"] >= 0
-    assert r["target"] == target and r["utterances"]
+    assert r["target"] == target and r["utterances"] and r["targets"] == [target] * len(r["utterances"])
     assert not [i for i in r["utterances"] if i.startswith(target + "_")]  # the target's own speech is no source
-    code, _, err = run_cli([*args[:-5], "--target", "nobody", "--device", "cpu"], monkeypatch, capsys)
-    assert code == 2 and "nobody" in err
-    code, _, err = run_cli([*args[:-3], "--unseen", str(tmp_path / "nothing")], monkeypatch, capsys)
+    code, _, err = run_cli([*base, "--target", "nobody"], monkeypatch, capsys)
+    assert code == 2 and "'nobody' is not a voice of this model" in err, err
+    code, _, err = run_cli([*base, "--unseen", str(tmp_path / "nothing")], monkeypatch, capsys)
     assert code == 2 and "nothing" in err
 
 

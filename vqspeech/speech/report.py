@@ -40,6 +40,12 @@ def num(v: float | None) -> float:
     return float("nan") if v is None else float(v)
 
 
+def ratio(a: float | None, b: float | None) -> float:
+    """``a / b`` of two report values; NaN when either is not measured or ``b`` is 0 (a ratio to a perfect score
+    says nothing)."""
+    return num(a) / num(b) if b is not None and num(b) > 0 else float("nan")
+
+
 # -- figures (shared with scripts/report.py) ---------------------------------------------------------------------
 
 
@@ -137,14 +143,13 @@ JUDGES = [("conversion identified as target", lambda e: num(e["conversion_speake
           ("conversion closer to target", lambda e: num(e["conversion_speaker"]["closer_to_target"])),
           ("reconstruction identified as its speaker", lambda e: num(e.get("reconstruction_identification"))),
           ("reconstruction word error / originals'",
-           lambda e: num(e.get("wer_reconstruction")) / max(num(e.get("wer_original")), 1e-9)),
+           lambda e: ratio(e.get("wer_reconstruction"), e.get("wer_original"))),
           ("code agreement of conversions", lambda e: num(e["code_agreement_conversion"])),
           ("reconstruction STOI", lambda e: num(e.get("stoi"))),
           ("unseen speakers: conversion identified as target",
            lambda e: num(e.get("unseen", {}).get("identified_as_target"))),
           ("unseen speakers: conversion word error / originals'",
-           lambda e: num(e.get("unseen", {}).get("wer_conversion"))
-           / max(num(e.get("unseen", {}).get("wer_original")), 1e-9))]
+           lambda e: ratio(e.get("unseen", {}).get("wer_conversion"), e.get("unseen", {}).get("wer_original")))]
 
 
 def eval_minutes(step: int, e: dict[str, Any], minutes: float) -> float:

@@ -126,6 +126,10 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
         step = int(st["step"])
         spent_before = float(st.get("minutes_spent", 0.0))
         _set_rng_state(st)
+        if 0 < tc.max_minutes <= spent_before:
+            progress.warn(f"{run_dir}: its time budget (train.max_minutes {tc.max_minutes:g}) is spent "
+                          f"({spent_before:.1f} min); raise it to train further")
+            return run_dir / "checkpoints" / "last.safetensors"
     if main_rank:
         (run_dir / "config.yaml").write_text(dump_yaml(cfg))
         n_params = sum(p.numel() for p in model.parameters()) / 1e6

@@ -77,7 +77,9 @@ def evaluate_speech(
         raise InputError(f"{corpus}: no training utterance of {target!r} to enrol the speaker judge")
     known = [u for u in test if u.speaker in by_spk and u.speaker != target]
     if not known:
-        raise InputError(f"{corpus}: no held-out utterance of a speaker this model knows ({', '.join(meta.speakers)})")
+        also = f" other than the target {target!r}" if target else ""
+        raise InputError(f"{corpus}: no held-out utterance of a speaker this model knows{also} "
+                         f"({', '.join(meta.speakers)})")
     rng.shuffle(known)
     test = sorted(known[:max_utterances], key=lambda u: u.id)
     originals = [load_audio(u.path, sr) for u in test]
@@ -93,7 +95,7 @@ def evaluate_speech(
     reencoded = encode_audio(model, conv, device=device)
     report: dict[str, Any] = {
         "utterances": [u.id for u in test], "split": source, "seed": seed, "temperature": temperature,
-        "target": target,
+        "target": target, "targets": [meta.speakers[i] for i in tgt_idx],
         "code_agreement_conversion": float(np.mean([judges.code_agreement(a, b)
                                                     for a, b in zip(reencoded, codes, strict=True)])),
         "code_agreement_reconstruction": float(np.mean([judges.code_agreement(a, b) for a, b in zip(
@@ -168,7 +170,7 @@ def unseen_conversions(
 def word_errors(texts: list[str | None], sr: int, **audios: list[np.ndarray]) -> dict[str, Any]:
     """``wer_<name>`` of each list of ``audios`` (aligned with ``texts``) against the transcripts, over the
     utterances that have one, and ``wer_utterances``: how many had one; ``{}`` when none has."""
-    heard = [i for i, t in enumerate(texts) if t]
+    heard = [i for i, t in enumerate(texts) if t and t.split()]
     if not heard:
         return {}
     asr_judge = judges.AsrJudge()
@@ -187,7 +189,8 @@ def markdown(report: dict[str, Any]) -> str:
     """The report as a markdown table (a value that is not a number, ``null`` in the JSON, shows as "–")."""
     cs = report["conversion_speaker"]
     rows = [
-        ("held-out utterances", f"{len(report['utterances'])} ({report['split']})"),
+        ("held-out utterances", f"{len(report['utterances'])} ({report['split']})"
+                                + (f"; every conversion to {report['target']}" if report.get("target") else "")),
         ("conversion: identified as target / as source", f"{_fmt(cs['identified_as_target'], '.0%')} / "
                                                           f"{_fmt(cs['identified_as_source'], '.0%')}"),
         ("conversion: closer to target than source", f"{_fmt(cs['closer_to_target'], '.0%')}"),
