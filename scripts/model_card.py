@@ -84,8 +84,9 @@ def table(header: list[str], rows: list[list[str]] | list[tuple[str, ...]]) -> s
 
 
 def main() -> None:
+    from vqspeech.io.checkpoint import read_meta
     from vqspeech.speech.data.prompts import ATTRIBUTION
-    from vqspeech.speech.report import JUDGES_HEADER, evals_of, judges_rows
+    from vqspeech.speech.report import JUDGES_HEADER, evals_of, judges_figure, judges_rows
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", type=Path)
@@ -100,12 +101,12 @@ def main() -> None:
     a = ap.parse_args()
     cfg = yaml.safe_load((a.run / "config.yaml").read_text())
     rows = metrics(a.run)
-    step = max((r["step"] for r in rows), default=0)
-    minutes = max((r.get("minutes", 0) for r in rows), default=0)
+    final = read_meta(a.run / "checkpoints" / "last.safetensors")  # the shipped checkpoint: its step and minutes
+    step = int(final.get("step", max((r["step"] for r in rows), default=0)))
+    minutes = float(final.get("train_minutes", max((r.get("minutes", 0) for r in rows), default=0)))
     valid = [r for r in rows if "valid_nll_bits" in r]
     evals = evals_of(a.run)
     last_step, last = evals[-1] if evals else (0, {})
-    minutes = max([minutes] + [e.get("train_minutes", 0) for _, e in evals])
     prior_rows = metrics(a.prior_run) if a.prior_run else []
     prior_valid = [r for r in prior_rows if "valid_nll_bits" in r]
     enrolled, codec, bench = load(a.enroll), load(a.codec), load(a.bench)
@@ -172,6 +173,9 @@ def main() -> None:
         table(JUDGES_HEADER, judges_rows(evals, 0.0)) if evals else "(no checkpoint evaluated)",
         "",
     ]
+    if len(evals) > 1:
+        judges_figure(evals, 0.0, a.out.parent / "judges.png")
+        out += ["![how the judges moved with training minutes](judges.png)", ""]
     if evals:
         un = [(s, e.get("unseen", {})) for s, e in evals]
         out += ["Unseen speakers (conversions of their speech to each voice):", "",

@@ -74,3 +74,35 @@ def test_convert_and_codec_with_no_training(shipped_dir: Path, demo_corpus: Path
     code, _, err = run_cli(["sample", "-c", "tinyvoices", "-o", "s.wav", "--seconds", "0.05", "--device", "cpu"],
                            monkeypatch, capsys)
     assert code == 0, err
+
+
+def test_the_real_shipped_voices_model_converts_and_compresses(demo_corpus: Path, tmp_path: Path) -> None:
+    """The model that ships (vqspeech/shipped/voices): a user with nothing trained converts a recording to each of
+    its voices and round-trips it through the codec, from an empty folder, in a fresh process."""
+    import os
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    real = Path(shipped.__file__).resolve().parents[1] / "shipped" / "voices"
+    assert (real / "vqvae.safetensors").is_file() and (real / "prior.safetensors").is_file()
+    assert "Allison Smith" in (real / "MODEL_CARD.md").read_text()  # the licence's attribution travels with it
+    wav = sorted(demo_corpus.rglob("*.wav"))[0]
+    env = {k: v for k, v in os.environ.items() if k != "VQSPEECH_CHECKPOINT"}
+
+    def vqs(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "vqspeech.cli", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+
+    voices = vqs("speakers").stdout.split()
+    assert voices == ["allison", "carlo", "ivrvoiceru", "june"], voices
+    r = vqs("convert", str(wav), "--speaker", "june", "-o", "out.wav", "--device", "cpu")
+    assert r.returncode == 0 and "using the model shipped with vqspeech: voices" in r.stderr, r.stderr
+    out, sr = sf.read(tmp_path / "out.wav")
+    assert sr == 8000 and abs(len(out) / sr - sf.info(wav).duration) < 0.05 and out.std() > 1e-3
+    r = vqs("encode", str(wav), "-o", "x.vqs", "--prior", "voices")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "x.vqs").stat().st_size * 8 / sf.info(wav).duration < 2000  # a codec, not a copy
+    r = vqs("decode", "x.vqs", "-o", "y.wav")
+    assert r.returncode == 0 and sf.info(tmp_path / "y.wav").samplerate == 8000, r.stderr
