@@ -203,6 +203,8 @@ def main() -> None:
             "accents are out of its training.",
             "- Conversion keeps the words (the codes) and changes the voice; how well is the table above, not a "
             "promise.",
+            "- The speaker judges count 16 conversions (64 for unseen speakers): one pair is 6 points, so moves of "
+            "one or two pairs between checkpoints are noise.",
             "- Its curves and the training log are in the repository (`training/voices/`, `docs/voices/`).", ""]
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text("\n".join(out))

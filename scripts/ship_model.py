@@ -43,7 +43,8 @@ def main() -> None:
     tensors = {k: v.contiguous() for k, v in weights.items()}
     header = {META_KEY: json.dumps(meta)}
     atomic_write(out / "prior.safetensors", lambda tmp: save_file(tensors, str(tmp), metadata=header))
-    for src, dst in [(a.vqvae, "vqvae.safetensors"), (a.card, "MODEL_CARD.md"), (split, "split.json")]:
+    figures = [(png, png.name) for png in sorted(a.card.parent.glob("*.png"))]  # the card's figures beside it
+    for src, dst in [(a.vqvae, "vqvae.safetensors"), (a.card, "MODEL_CARD.md"), (split, "split.json"), *figures]:
         if src.exists():
             atomic_write(out / dst, lambda tmp, src=src: shutil.copyfile(src, tmp))
     print(f"shipped {a.name}: {size / 1e6:.2f} MB -> {out}")
