@@ -172,10 +172,15 @@ def test_app_converts_in_the_browser_and_over_http(app_url: tuple[str, str], tin
 
 def test_app_finds_the_newest_model_under_runs_or_says_how_to_get_one(
         tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    import vqspeech.io.shipped as shipped
     from vqspeech.speech.app import resolve_models
 
     monkeypatch.delenv("VQSPEECH_CHECKPOINT", raising=False)
     monkeypatch.chdir(tmp_path)
+    models = resolve_models()  # nothing trained here: the model shipped in the package, with its codec's prior
+    assert models.vqvae.parent.name == "voices" and models.prior is not None and "june" in models.speakers
+    assert "using the model shipped with vqspeech: voices" in capsys.readouterr().err  # and it says so
+    monkeypatch.setattr(shipped, "SHIPPED_DIR", tmp_path / "no-shipped-models")
     code, _, err = run_cli(["app", "--port", str(free_port())], monkeypatch, capsys)
     assert code == 2 and err.startswith("error: no speech-vqvae checkpoint given (-c) or found under ./runs/; "
                                         "train one with `vqspeech train recipes/demo.yaml`"), err

@@ -66,7 +66,8 @@ def find_prior(vqvae: Path, runs: str | Path = "runs") -> Path | None:
 
 def resolve_models(checkpoint: str | Path | None = None, device: str = "auto") -> AppModels:
     """The page's models: ``checkpoint`` (``-c``), else ``$VQSPEECH_CHECKPOINT``, else the newest speech VQ-VAE
-    under ``./runs/``; none is a :class:`CheckpointError` saying how to train one."""
+    under ``./runs/``, else a model shipped in the package; none is a :class:`CheckpointError` saying how to train
+    one."""
     ckpt = find_checkpoint(checkpoint, (SPEECH_VQVAE,))
     meta = read_meta(ckpt)
     if meta.get("kind") != SPEECH_VQVAE:
