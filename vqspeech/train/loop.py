@@ -153,7 +153,7 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
         if not main_rank:
             return
         ck = run_dir / "checkpoints"
-        stamp = {**meta, "step": step, "train_minutes": round(minutes_spent(), 2)}  # wall minutes of all invocations
+        stamp = {**meta, "step": step, "train_minutes": minutes_spent()}  # wall minutes of all its invocations
         save_checkpoint(ck / f"step-{step}.safetensors", model, stamp)
         save_checkpoint(ck / "last.safetensors", model, stamp)
         state = {"optimizer": opt.state_dict(), "step": step, "minutes_spent": minutes_spent(), **_rng_state()}
