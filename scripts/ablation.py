@@ -36,6 +36,10 @@ VARIANTS: dict[str, list[str]] = {
                                 "model.encoder_channels=128", "model.strides=[2, 2, 2, 4, 5]",
                                 "data.crop_samples=4000", "model.jitter=0.5", "model.preemphasis=0.9",
                                 "quantizer.dim=32", "model.speaker_adversary=0.2"],
+    # two-stage schedule: the codes freeze two thirds of the way in, the decoder alone trains the last third
+    "logmel_norm_jitter_two_stage": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
+                                     "model.encoder_channels=128", "model.jitter=0.5",
+                                     "train.freeze_codes_after={two_thirds}"],
 }
 
 
@@ -78,7 +82,8 @@ def run_variant(name: str, steps: int, judge_at: list[int], out: Path, corpus: P
         every = math.gcd(*judge_at)
         cmd = [sys.executable, "-m", "vqspeech.cli", "--quiet", "train", "recipes/demo.yaml", "--out", str(run),
                "--max-steps", str(steps), "--set", f"data.root={corpus}", "--set", "train.max_minutes=0",
-               "--set", f"train.checkpoint_every={every}", *sum((["--set", o] for o in VARIANTS[name]), [])]
+               "--set", f"train.checkpoint_every={every}",
+               *sum((["--set", o.format(two_thirds=steps * 2 // 3)] for o in VARIANTS[name]), [])]
         t0 = time.time()
         subprocess.run(cmd, check=True)
         (run / "train_minutes.txt").write_text(f"{(time.time() - t0) / 60:.2f}\n")

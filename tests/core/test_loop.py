@@ -139,3 +139,10 @@ def test_ddp_ranks_agree_on_weights_and_on_the_time_limit(tmp_path: Path) -> Non
     _spawn((2, free_port(), str(tmp_path / "t"), 0.02))
     calls = [int(torch.load(tmp_path / "t" / f"calls{r}.pt", weights_only=True)["calls"]) for r in (0, 1)]
     assert calls[0] == calls[1] > 0  # both ranks stopped after the same step
+
+
+def test_freezing_codes_needs_a_model_with_codes(tmp_path: Path) -> None:
+    from vqspeech.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="freeze_codes_after"):
+        train(_cfg(freeze_codes_after=3), ToyTask(), tmp_path / "toy", device="cpu")

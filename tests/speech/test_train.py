@@ -147,6 +147,25 @@ def _ddp_train(rank: int, world: int, port: int, corpus: str, out: str, extra: l
     torch.save({"calls": torch.tensor(spy.calls)}, f"{out}/calls{rank}.pt")
 
 
+def test_two_stage_schedule_freezes_codes_and_resumes_across_the_switch(demo_corpus: Path, tmp_path: Path) -> None:
+    """``train.freeze_codes_after``: from that step only the decoder moves; a run resumed after the switch freezes
+    again and ends exactly where an uninterrupted one does."""
+    ov = _overrides(demo_corpus, "train.freeze_codes_after=3", "train.checkpoint_every=1")
+    full = train("recipes/demo.yaml", out=tmp_path / "a", overrides=ov, max_steps=6, device="cpu")
+    at3, _ = load_state(tmp_path / "a" / "checkpoints" / "step-3.safetensors")
+    at2, _ = load_state(tmp_path / "a" / "checkpoints" / "step-2.safetensors")
+    end, _ = load_state(full)
+    codes = [k for k in end if k.startswith(("encoder.", "quantizer."))]
+    decoder = [k for k in end if k.startswith("decoder.")]
+    assert codes and all(torch.equal(at3[k], end[k]) for k in codes)  # frozen from step 3 on
+    assert any(not torch.equal(at2[k], at3[k]) for k in codes)  # ...and learning before it
+    assert any(not torch.equal(at3[k], end[k]) for k in decoder)  # the decoder trains on
+    train("recipes/demo.yaml", out=tmp_path / "b", overrides=ov, max_steps=4, device="cpu")
+    resumed = train("recipes/demo.yaml", out=tmp_path / "b", overrides=[], resume=True, max_steps=6, device="cpu")
+    wb, _ = load_state(resumed)
+    assert all(torch.equal(end[k], wb[k]) for k in end)
+
+
 def _spawn(args: tuple, timeout: float = 120) -> None:
     spawn_ranks(_ddp_train, args, timeout=timeout)
 

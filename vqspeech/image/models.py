@@ -158,7 +158,7 @@ class ImageVQVAE(VQVAE):
         return self.latent_shape[0] * self.latent_shape[1]
 
     def forward(self, x: torch.Tensor) -> VQVAEOutput:  # type: ignore[override]
-        vq = self.quantizer(self.encoder(x))
+        vq = self.quantize(x)
         out = self.decoder(vq.quantized)
         return VQVAEOutput(out, self.likelihood.nll(out, x), vq.codes, vq.loss, vq.perplexity, vq.codes_used)
 

@@ -8,7 +8,9 @@ id, a class label, actions).  The training loss is eq. (3): NLL + codebook + bet
 
 Every family's VQ-VAE is this shell with its own encoder and decoder injected, so ``encode`` (never updating the
 codebook) and ``decode`` exist once; a family whose forward returns more (the decoder's raw output) overrides
-``forward`` only.  A family that moved weights into the injected modules lists ``KEY_RENAMES`` so checkpoints of
+``forward`` only, quantizing through :meth:`VQVAE.quantize`.  :meth:`VQVAE.freeze_codes` starts the second stage
+of a two-stage schedule (``train.freeze_codes_after``): encoder and codebook fixed, the decoder trained on the
+codes they give.  A family that moved weights into the injected modules lists ``KEY_RENAMES`` so checkpoints of
 the older layout still load.
 """
 
@@ -20,7 +22,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from vqspeech.quantize import VectorQuantizer
+from vqspeech.quantize import VectorQuantizer, VQOutput
 
 
 class VQVAEOutput(NamedTuple):
@@ -60,9 +62,34 @@ class VQVAE(nn.Module):
     def __init__(self, encoder: nn.Module, quantizer: VectorQuantizer, decoder: nn.Module) -> None:
         super().__init__()
         self.encoder, self.quantizer, self.decoder = encoder, quantizer, decoder
+        self.codes_frozen = False
+
+    def quantize(self, x: torch.Tensor) -> VQOutput:
+        """``quantizer(encoder(x))``: ``z_q [B, D, *S]``, codes, losses; without gradients or codebook updates
+        once :meth:`freeze_codes` was called."""
+        if not self.codes_frozen:
+            return self.quantizer(self.encoder(x))
+        with torch.no_grad():
+            return self.quantizer(self.encoder(x))
+
+    def freeze_codes(self) -> None:
+        """Stage two of a two-stage schedule: the encoder and codebook stop learning (no gradient, no EMA, no
+        dead-code restart; both stay in eval mode) and only the decoder trains, on codes that no longer move.
+        Not saved in checkpoints: the training loop calls it again on ``--resume`` past the switch."""
+        self.codes_frozen = True
+        for m in (self.encoder, self.quantizer):
+            m.requires_grad_(False)
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> VQVAE:
+        super().train(mode)
+        if self.codes_frozen:
+            self.encoder.eval()
+            self.quantizer.eval()
+        return self
 
     def forward(self, x: torch.Tensor, **cond: Any) -> VQVAEOutput:
-        vq = self.quantizer(self.encoder(x))
+        vq = self.quantize(x)
         nll = self.decoder.nll(x, vq.quantized, **cond)
         return VQVAEOutput(nll + vq.loss, nll, vq.loss, vq.perplexity, vq.codes_used, vq.codes)
 

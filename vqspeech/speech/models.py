@@ -168,10 +168,11 @@ class SpeechVQVAE(VQVAE):
 
     def forward(self, audio: torch.Tensor, speaker: torch.Tensor) -> VQVAEOutput:  # type: ignore[override]
         """With ``model.speaker_adversary`` > 0 the loss adds the adversary's cross-entropy (its gradient reaches
-        the encoder reversed); ``adversary_stats`` then holds its last ``adv_ce`` and ``adv_acc``."""
-        if self.adversary is None:
+        the encoder reversed); ``adversary_stats`` then holds its last ``adv_ce`` and ``adv_acc``.  Once the codes are
+        frozen (two-stage schedule) the encoder no longer learns, so the adversary is skipped."""
+        if self.adversary is None or self.codes_frozen:
             return super().forward(audio, speaker=speaker)
-        vq = self.quantizer(self.encoder(audio))
+        vq = self.quantize(audio)
         nll = self.decoder.nll(audio, vq.quantized, speaker=speaker)
         ce, acc = self.adversary(vq.quantized, speaker)
         self.adversary_stats = {"adv_ce": ce.item(), "adv_acc": acc.item()}

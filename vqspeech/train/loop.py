@@ -19,7 +19,7 @@ import torch.distributed as dist
 
 from vqspeech import progress
 from vqspeech.device import pick_device
-from vqspeech.errors import VQSpeechError
+from vqspeech.errors import ConfigError, VQSpeechError
 from vqspeech.io import jsonio
 from vqspeech.io.atomic import atomic_write
 from vqspeech.io.checkpoint import load_state, save_checkpoint
@@ -115,6 +115,8 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     torch.manual_seed(tc.seed)
     model = task.build_model().to(dev)
+    if tc.freeze_codes_after > 0 and not hasattr(model, "freeze_codes"):
+        raise ConfigError(f"train.freeze_codes_after: a {task.kind} model has no codes to freeze (set it to 0)")
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     step = 0
     spent_before = 0.0  # minutes trained by earlier invocations of this run (the schedule continues from them)
@@ -137,9 +139,12 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
                      f"{f' x{world}' if world > 1 else ''}; run dir {run_dir}")
     if tc.compile:
         _compile(model, dev)
-    net = model
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    def wrap() -> torch.nn.Module:  # DDP registers the parameters that need a gradient when it wraps
+        if world == 1:
+            return model
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+
+    net = wrap()
     meta = {"kind": task.kind, "config": to_dict(cfg), **task.meta()}
     autocast = torch.autocast(dev.type, dtype=torch.bfloat16) if tc.precision == "bf16" else nullcontext()
     started = time.time()
@@ -178,6 +183,11 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
     model.train()
     try:
         while step < tc.max_steps and not _agree(time.time() >= deadline or stop["requested"], dev):
+            if 0 < tc.freeze_codes_after <= step and not model.codes_frozen:  # two-stage schedule: stage two
+                model.freeze_codes()
+                net = wrap()
+                if main_rank:
+                    progress.say(f"step {step}: encoder and codebook frozen; the decoder trains on (stage two)")
             batch = tuple(t.to(dev) for t in task.batch(tc.seed * 1_000_003 + step * world + rank))
             with autocast:
                 loss, stats = task.loss(net, batch)

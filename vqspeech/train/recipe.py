@@ -45,11 +45,14 @@ class TrainConfig:
     lr_schedule: Literal["constant", "cosine"] = "constant"  # cosine: from lr down to lr * lr_final over the run
     lr_final: float = 0.1  # cosine's end, as a fraction of lr
     warmup_steps: int = 0  # linear warm-up from lr / warmup_steps
+    # two-stage schedule (VQ-VAE kinds): from this step on the encoder and codebook are frozen and only the
+    # decoder trains, on codes that no longer move (0: off, one stage as in the paper)
+    freeze_codes_after: int = 0
 
     def __post_init__(self) -> None:
         positive(self, "batch_size", "log_every", "valid_batches", "lr")
         non_negative(self, "max_steps", "checkpoint_every", "valid_every", "grad_clip", "max_minutes", "lr_final",
-                     "warmup_steps")
+                     "warmup_steps", "freeze_codes_after")
 
 
 @dataclass

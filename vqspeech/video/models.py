@@ -81,7 +81,7 @@ class FrameVQVAE(VQVAE):
         self.latent_shape = (frame_size // f, frame_size // f)
 
     def forward(self, x: torch.Tensor) -> FrameOutput:  # type: ignore[override]
-        vq = self.quantizer(self.encoder(x))
+        vq = self.quantize(x)
         recon = self.decoder(vq.quantized)
         mse = F.mse_loss(recon.float(), to_unit(x))
         return FrameOutput(recon, mse, vq.codes, vq.loss, vq.perplexity, vq.codes_used)
@@ -269,7 +269,7 @@ class GlobalVQVAE(VQVAE):
         self.latent_shape = shape
 
     def forward(self, codes: torch.Tensor) -> GlobalOutput:  # type: ignore[override]
-        vq = self.quantizer(self.encoder(codes))
+        vq = self.quantize(codes)
         return GlobalOutput(self.decoder.nll(codes, vq.quantized), vq.codes, vq.loss, vq.perplexity, vq.codes_used)
 
 
