@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from vqspeech.speech.eval.targets import HEADER, Row, Targets, pct
+
 
 def load(path: Path | None) -> dict[str, Any]:
     return json.loads(path.read_text()) if path and path.is_file() else {}
@@ -29,19 +31,11 @@ def metrics(run: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in p.read_text().splitlines() if line.strip()] if p.is_file() else []
 
 
-def pct(v: float | None) -> str:
-    return "not measured" if v is None else f"{100 * v:.0f} %"
-
-
 def target_rows(last: dict[str, Any], enrolled: dict[str, Any], codec: dict[str, Any],
-                bench: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+                bench: dict[str, Any]) -> list[Row]:
     """``(target, goal, measured, met)`` for each target of the real-voices issue."""
-    rows: list[tuple[str, str, str, str]] = []
-
-    def add(name: str, goal: str, value: float | None, ok: bool | None, shown: str | None = None) -> None:
-        shown = shown if shown is not None else pct(value)
-        rows.append((name, goal, shown, "–" if ok is None else "yes" if ok else "no"))
-
+    targets = Targets()
+    add = targets.add
     cs = last.get("conversion_speaker", {})
     add("held-out conversions identified as the target", "≥ 80 %", cs.get("identified_as_target"),
         None if not cs else cs["identified_as_target"] >= 0.8)
@@ -75,7 +69,7 @@ def target_rows(last: dict[str, Any], enrolled: dict[str, Any], codec: dict[str,
     rt = conv[0]["x_real_time"] if conv else None
     add("`convert` speed on 2 cores (whole command)", "≥ 1× real time", rt, None if rt is None else rt >= 1,
         "not measured" if rt is None else f"{rt:.2f}× real time")
-    return rows
+    return targets.rows
 
 
 def table(header: list[str], rows: list[list[str]] | list[tuple[str, ...]]) -> str:
@@ -163,7 +157,7 @@ def main() -> None:
         "not used to enrol), with the codec against Codec2 (`scripts/codec_compare.py`) and the speed of "
         "`convert` (`scripts/bench.py --only convert`).",
         "",
-        table(["target", "goal", "measured", "met"], target_rows(last, enrolled, codec, bench)),
+        table(HEADER, target_rows(last, enrolled, codec, bench)),
         "",
         "## How the judges moved with training",
         "",
