@@ -166,6 +166,23 @@ def test_two_stage_schedule_freezes_codes_and_resumes_across_the_switch(demo_cor
     assert all(torch.equal(end[k], wb[k]) for k in end)
 
 
+def test_demo_recipe_trains_as_shipped(demo_corpus: Path, tmp_path: Path) -> None:
+    """recipes/demo.yaml's own encoder (log-mel, sliding normalisation, time jitter) at tiny sizes: it trains, and the
+    checkpoint encodes a whole utterance at the recipe's code rate."""
+    from vqspeech.speech.inference import load_vqvae
+
+    sizes = [o for o in TINY_SET if not o.startswith(("model.encoder_input", "model.norm_seconds", "model.jitter",
+                                                       "data.sample_rate"))]
+    cfg = load_recipe("recipes/demo.yaml", sizes)
+    assert (cfg.model.encoder_input, cfg.model.norm_seconds, cfg.model.jitter) == ("logmel", 0.5, 0.5)
+    ck = train("recipes/demo.yaml", out=tmp_path / "demo", overrides=[*sizes, f"data.root={demo_corpus}"],
+               max_steps=6, device="cpu")
+    model, meta = load_vqvae(ck)
+    assert meta.sample_rate == 8000 and meta.hop_length == 16
+    codes = model.encode(torch.zeros(1, 8000))
+    assert codes.shape == (1, 500) and int(codes.max()) < 32
+
+
 def _spawn(args: tuple, timeout: float = 120) -> None:
     spawn_ranks(_ddp_train, args, timeout=timeout)
 
