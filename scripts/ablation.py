@@ -97,6 +97,25 @@ def run_variant(name: str, steps: int, judge_at: list[int], out: Path, corpus: P
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
+def reference_rows(run: Path, name: str) -> list[dict]:
+    """The judges of an earlier run to draw beside the variants: its ``step-N.json`` files of ``vqspeech evaluate``
+    and its ``phoneme_eval.json`` (``phoneme-eval --baseline``, counted at the last step)."""
+    evals = sorted((int(p.stem.split("-")[1]), json.loads(p.read_text())) for p in run.glob("step-*.json"))
+    rows = [{"variant": name, "step": step, "train_minutes": e.get("train_minutes"),
+             "identified_as_target": e["conversion_speaker"]["identified_as_target"],
+             "closer_to_target": e["conversion_speaker"]["closer_to_target"], "stoi": e.get("stoi"),
+             "reconstruction_identification": e.get("reconstruction_identification")} for step, e in evals]
+    pe = run / "phoneme_eval.json"
+    if rows and pe.exists():
+        m = json.loads(pe.read_text())
+        base, abx = m["baseline"], m.get("abx", {}).get("angular", {})
+        rows[-1].update(accuracy_heldout=m["accuracy_heldout"], pnmi=m["pnmi"], abx_across=abx.get("across"),
+                        abx_within=abx.get("within"), baseline_accuracy_heldout=base["accuracy_heldout"],
+                        baseline_pnmi=base["pnmi"],
+                        baseline_abx_across=base.get("abx", {}).get("angular", {}).get("across"))
+    return rows
+
+
 def report(rows: list[dict], out: Path) -> None:
     """``ablation.md`` (the last judged step of each variant) and ``ablation.png`` (each judge against steps)."""
     import matplotlib
@@ -115,8 +134,9 @@ def report(rows: list[dict], out: Path) -> None:
              "|---|---|" + "---|" * len(cols) + "---|"]
     for name, r in last.items():
         cells = [("–" if r.get(k) is None else f"{100 * r[k]:.1f} %" if pct else f"{r[k]:.3f}") for k, _, pct in cols]
+        babx = r.get("baseline_abx_across")
         lines.append(f"| {name} | {r['step']} | " + " | ".join(cells) + f" | {100 * r['baseline_accuracy_heldout']:.1f}"
-                     f" % / {r['baseline_pnmi']:.3f} / {100 * r['baseline_abx_across']:.1f} % |")
+                     f" % / {r['baseline_pnmi']:.3f} / {'–' if babx is None else f'{100 * babx:.1f} %'} |")
     (out / "ablation.md").write_text("\n".join(lines) + "\n")
     (out / "ablation.json").write_text(json.dumps(rows, indent=1))
     fig, axes = plt.subplots(1, len(cols), figsize=(3.2 * len(cols), 3))
@@ -124,7 +144,7 @@ def report(rows: list[dict], out: Path) -> None:
         for name in last:
             pts = sorted((r["step"], r[k]) for r in rows if r["variant"] == name and r.get(k) is not None)
             if pts:
-                ax.plot(*zip(*pts, strict=True), marker="o", label=name)
+                ax.plot(*zip(*pts, strict=True), marker="o", label=name, color=f"C{list(last).index(name) % 10}")
         ax.set_title(label)
         ax.set_xlabel("step")
     axes[0].legend(fontsize=6)
@@ -140,13 +160,17 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/ablation"))
     ap.add_argument("--corpus", type=Path, default=Path("demo_corpus"))
     ap.add_argument("--items", type=int, default=16, help="held-out utterances the speaker judge hears")
+    ap.add_argument("--reference", type=Path, default=None,
+                    help="an earlier run's judges to draw beside the variants (a folder of evaluate step-N.json "
+                         "files and its phoneme_eval.json)")
+    ap.add_argument("--reference-name", default="reference")
     a = ap.parse_args()
     names = a.only.split(",") if a.only else list(VARIANTS)
     if unknown := [n for n in names if n not in VARIANTS]:
         sys.exit(f"error: unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
     judge_at = [int(s) for s in a.judge_at.split(",") if s] or [a.steps]
     os.environ.setdefault("VQSPEECH_FAST", "1")
-    rows = []
+    rows = reference_rows(a.reference, a.reference_name) if a.reference else []
     for name in names:
         rows += run_variant(name, a.steps, judge_at, a.out, a.corpus, a.items)
         report(rows, a.out)
