@@ -80,7 +80,7 @@ def encode(recipe: str, wav: str, seconds: int) -> dict[str, Any]:
 
     cfg = load_recipe(recipe)
     torch.manual_seed(0)
-    model = SpeechVQVAE(cfg.model, cfg.quantizer, 4).eval()
+    model = SpeechVQVAE(cfg.model, cfg.quantizer, 4, cfg.data.sample_rate).eval()
     flops = [0]
 
     def count(mod: torch.nn.Module, inp: Any, out: torch.Tensor) -> None:

@@ -3,7 +3,8 @@
 # levers) trained on the embedded demo corpus; its codes judged against the corpus's exact phone alignments next
 # to MFCC k-means at the same K and rate (accuracy, PNMI, ABX), and the speaker judges of `evaluate`.
 #   VQSPEECH_PHONES_MINUTES   training time on this machine (default 25)
-# Writes runs/demo_phones/{phoneme_eval.json,codes_phones.png,evaluate.json}; re-running reuses what is built.
+# Writes runs/demo_phones/{phoneme_eval.json,codes_phones.png,eval/step-N.json,report.html}; re-running reuses what
+# is built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
@@ -17,5 +18,8 @@ CK=$RUN/checkpoints/last.safetensors
 [ -d $RUN/tokens ] || $V encode demo_corpus -o $RUN/tokens -c $CK
 [ -f $RUN/phoneme_eval.json ] || $V phoneme-eval $RUN/tokens --alignments demo_corpus --baseline \
     --json $RUN/phoneme_eval.json --plot $RUN/codes_phones.png
-[ -f $RUN/evaluate.json ] || $V evaluate demo_corpus -c $CK --json $RUN/evaluate.json --max-items 16
-echo "runs/demo_phones: phoneme_eval.json, codes_phones.png, evaluate.json"
+STEP=$($V info $CK | sed -n 's/^step: //p')
+mkdir -p $RUN/eval
+[ -f "$RUN/eval/step-$STEP.json" ] || $V evaluate demo_corpus -c $CK --json "$RUN/eval/step-$STEP.json" --max-items 16
+$V report $RUN
+echo "runs/demo_phones: phoneme_eval.json, codes_phones.png, eval/step-$STEP.json, report.html"

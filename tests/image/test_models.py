@@ -173,3 +173,21 @@ def test_recipes_validate(name: str) -> None:
     cfg = build(get(raw["task"]).config, raw, name)
     if raw["task"] != "image-prior":
         get(raw["task"]).build(cfg, {})  # the model builds from the recipe alone
+
+
+def test_frozen_codes_train_the_decoder_only() -> None:
+    """The shell's two-stage switch (``train.freeze_codes_after``) holds for the image family too: after
+    ``freeze_codes`` no gradient reaches the encoder or codebook and the decoder still learns."""
+    torch.manual_seed(0)
+    m = ImageVQVAE(TINY, QuantizerConfig(num_codes=16, dim=4), 32).train()
+    x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (2, 3, 32, 32), dtype=np.uint8))
+    m(x).nll.mean().backward()
+    assert any(p.grad is not None for p in m.encoder.parameters())  # off when off
+    m.zero_grad(set_to_none=True)
+    m.freeze_codes()
+    m.train()
+    out = m(x)
+    (out.nll.mean() + out.vq_loss).backward()
+    assert all(p.grad is None for p in [*m.encoder.parameters(), *m.quantizer.parameters()])
+    assert all(p.grad is not None for p in m.decoder.parameters())
+    assert not m.encoder.training and m.decoder.training

@@ -123,7 +123,7 @@ def test_frozen_codes_train_the_decoder_only() -> None:
     for frozen in (False, True):
         torch.manual_seed(0)  # the demo's codebook rule: EMA statistics, restarts, k-means init
         q = QuantizerConfig(num_codes=16, dim=4, ema=True, restart_threshold=0.03, init="kmeans")
-        m = SpeechVQVAE(VQVAEModel(**SMALL, jitter=0.5), q, num_speakers=3, sample_rate=8000)
+        m = SpeechVQVAE(VQVAEModel(**SMALL, jitter=0.5, speaker_adversary=0.2), q, num_speakers=3, sample_rate=8000)
         m.train()
         m(audio, spk)  # data-dependent init happens on the first training batch
         if frozen:
@@ -132,12 +132,14 @@ def test_frozen_codes_train_the_decoder_only() -> None:
         before = {k: v.clone() for k, v in m.state_dict().items() if k.startswith(("encoder.", "quantizer."))}
         out = m(audio, spk)
         out.loss.backward()
-        enc_grads = [p.grad for p in [*m.encoder.parameters(), *m.quantizer.parameters()]]
+        enc_grads = [p.grad for p in [*m.encoder.parameters(), *m.quantizer.parameters(), *m.adversary.parameters()]]
         after = m.state_dict()
         moved = [k for k, v in before.items() if not torch.equal(v, after[k])]
         assert all(p.grad is not None for p in m.decoder.parameters() if p.requires_grad)
         if frozen:
-            assert all(g is None for g in enc_grads) and not moved
+            assert all(g is None for g in enc_grads) and not moved and not m.adversary_stats
+            assert not any(p.requires_grad for p in [*m.encoder.parameters(), *m.adversary.parameters()])
             assert not m.encoder.training and not m.quantizer.training and m.decoder.training
         else:
             assert any(g is not None for g in enc_grads) and moved  # EMA statistics moved
+            assert all(p.grad is not None for p in m.adversary.parameters()) and m.adversary_stats

@@ -142,7 +142,8 @@ def _ddp_train(rank: int, world: int, port: int, corpus: str, out: str, extra: l
     dist.init_process_group("gloo", rank=rank, world_size=world)
     ov = [*TINY_SET, f"data.root={corpus}", *extra]
     spy = Spy(_task(Path(out), ov))
-    train("recipes/demo.yaml", out=out, overrides=ov, max_steps=4 if not extra else 10_000, device="cpu", task=spy)
+    timed = any(o.startswith("train.max_minutes") for o in extra)  # a time-bounded run
+    train("recipes/demo.yaml", out=out, overrides=ov, max_steps=10_000 if timed else 4, device="cpu", task=spy)
     torch.save({k: v.clone() for k, v in spy.model.state_dict().items()}, f"{out}/rank{rank}.pt")
     torch.save({"calls": torch.tensor(spy.calls)}, f"{out}/calls{rank}.pt")
 
@@ -187,13 +188,17 @@ def _spawn(args: tuple, timeout: float = 120) -> None:
     spawn_ranks(_ddp_train, args, timeout=timeout)
 
 
-def test_ddp_two_ranks_keep_identical_weights(demo_corpus: Path, tmp_path: Path) -> None:
-    _spawn((2, free_port(), str(demo_corpus), str(tmp_path / "ddp"), []))
+@pytest.mark.parametrize("extra", [[], ["train.freeze_codes_after=2", "model.speaker_adversary=0.2"]],
+                         ids=["one-stage", "two-stage-with-adversary"])
+def test_ddp_two_ranks_keep_identical_weights(demo_corpus: Path, tmp_path: Path, extra: list[str]) -> None:
+    """Two gloo ranks end with identical weights; also across the two-stage switch, where DDP is re-wrapped around
+    a model whose encoder, codebook and speaker adversary no longer take gradients."""
+    _spawn((2, free_port(), str(demo_corpus), str(tmp_path / "ddp"), extra))
     a = torch.load(tmp_path / "ddp" / "rank0.pt", weights_only=True)
     b = torch.load(tmp_path / "ddp" / "rank1.pt", weights_only=True)
     for k in a:
         assert torch.equal(a[k], b[k]), k
     start, _ = load_state(tmp_path / "ddp" / "checkpoints" / "last.safetensors")
     assert all(torch.equal(a[k], start[k]) for k in a)
-    fresh = _task(tmp_path / "fresh", [*TINY_SET, f"data.root={demo_corpus}"]).build_model().state_dict()
+    fresh = _task(tmp_path / "fresh", [*TINY_SET, f"data.root={demo_corpus}", *extra]).build_model().state_dict()
     assert any(not torch.equal(a[k], fresh[k]) for k in a if a[k].is_floating_point())  # training moved weights

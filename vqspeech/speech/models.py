@@ -178,6 +178,14 @@ class SpeechVQVAE(VQVAE):
         self.adversary_stats = {"adv_ce": ce.item(), "adv_acc": acc.item()}
         return VQVAEOutput(nll + vq.loss + ce, nll, vq.loss, vq.perplexity, vq.codes_used, vq.codes)
 
+    def freeze_codes(self) -> None:
+        """Stage two of a two-stage schedule (see :meth:`VQVAE.freeze_codes`); the speaker adversary stops too (it
+        only shapes the encoder, which no longer learns), so no parameter is left without a gradient under DDP."""
+        super().freeze_codes()
+        if self.adversary is not None:
+            self.adversary.requires_grad_(False)
+        self.adversary_stats = {}
+
     @torch.no_grad()
     def decode(  # type: ignore[override]
         self, codes: torch.Tensor, speaker: torch.Tensor, *, lengths: torch.Tensor | None = None,

@@ -117,6 +117,9 @@ def train(cfg: Any, task: Task, run_dir: str | Path, *, resume: bool = False, de
     model = task.build_model().to(dev)
     if tc.freeze_codes_after > 0 and not hasattr(model, "freeze_codes"):
         raise ConfigError(f"train.freeze_codes_after: a {task.kind} model has no codes to freeze (set it to 0)")
+    if 0 < tc.max_steps <= tc.freeze_codes_after:
+        progress.warn(f"train.freeze_codes_after ({tc.freeze_codes_after}) is not below train.max_steps "
+                      f"({tc.max_steps}): the codes never freeze")
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     step = 0
     spent_before = 0.0  # minutes trained by earlier invocations of this run (the schedule continues from them)
