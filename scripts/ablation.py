@@ -45,6 +45,12 @@ VARIANTS: dict[str, list[str]] = {
     # dead codes re-seeded ~3x sooner: usage below 30 % of the expected (EMA decay 0.99: ~120 steps unused, not ~350)
     "logmel_norm_jitter_restart": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
                                    "model.encoder_channels=128", "model.jitter=0.5", "quantizer.restart_threshold=0.3"],
+    # the winners at 50 codes/s (hop 80): codes that change at a phone's pace, not at 125 Hz
+    "logmel_norm_jitter_rate50": ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128",
+                                  "model.jitter=0.5", "model.strides=[2, 2, 2, 4, 5]", "data.crop_samples=4000"],
+    # the decoder's noise shaped under the speech spectrum (pre-emphasis before mu-law, de-emphasis after generation)
+    "logmel_norm_jitter_preemphasis": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
+                                       "model.encoder_channels=128", "model.jitter=0.5", "model.preemphasis=0.9"],
     # two-stage schedule: the codes freeze two thirds of the way in, the decoder alone trains the last third
     "logmel_norm_jitter_two_stage": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
                                      "model.encoder_channels=128", "model.jitter=0.5",
