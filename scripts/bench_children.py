@@ -92,6 +92,8 @@ def encode(recipe: str, wav: str, seconds: int) -> dict[str, Any]:
     with torch.no_grad():
         model.encoder(torch.from_numpy(probe)[None])
     per_sample = flops[0] / len(probe)
+    if hasattr(model.encoder, "front_end_flops_per_frame"):  # the log-mel front end: FFTs and the mel matmul
+        per_sample += model.encoder.front_end_flops_per_frame / model.hop
     for h in hooks:
         h.remove()
     t0 = time.perf_counter()

@@ -70,6 +70,9 @@ def test_logmel_encoder_shapes_and_chunked_equals_whole() -> None:
     whole = encode_audio(m, [audio], chunk_frames=4096)[0]
     chunked = encode_audio(m, [audio], chunk_frames=37)[0]
     assert len(whole) == 300 and np.array_equal(whole, chunked)
+    # the benchmark's front-end count: window + real FFT + power + mel matmul of one frame, by hand
+    n, freqs = enc.n_fft, enc.n_fft // 2 + 1
+    assert enc.front_end_flops_per_frame == pytest.approx(n + 2.5 * n * math.log2(n) + 3 * freqs + 2 * freqs * 40)
 
 
 def test_sliding_normalisation_removes_a_gain() -> None:

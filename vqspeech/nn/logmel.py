@@ -67,6 +67,13 @@ class LogMelEncoder(nn.Module):
         return self.n_fft + 2 * self.hop_frames_reach * self.hop
 
     @property
+    def front_end_flops_per_frame(self) -> float:
+        """Floating-point operations of one log-mel frame before the convolutions: the window, a real FFT
+        (``2.5 n log2 n``, half a complex one), the power spectrum and the mel matmul."""
+        n, freqs = self.n_fft, self.n_fft // 2 + 1
+        return n + 2.5 * n * math.log2(n) + 3 * freqs + 2 * freqs * self.mel.shape[1]
+
+    @property
     def activation_floats(self) -> float:
         """fp32 values alive per input sample at the widest point (frames of ``n_fft`` and their spectra)."""
         return 3 + 4 * self.n_fft / self.hop
