@@ -138,9 +138,12 @@ def write_report(run: Path, prior_run: Path | None = None) -> Path:
         specs += [(f"conversion ({other.stem.split('-to-')[-1]})", other)] if other else []
         if src.exists():
             spectrograms(specs, run / "spectrograms.png")
-        lines += ["## Voice conversion", "", f"Source: `{src}`. Converted: "
-                  + ", ".join(f"[{p.stem.split('-to-')[-1]}](convert/{p.name})" for p in conv), "",
-                  "![spectrograms](spectrograms.png)", ""]
+        lines += ["## Voice conversion", ""]
+        for utt in sorted({p.stem.split("-to-")[0] for p in conv}):  # one line per source utterance
+            lines += [f"Source: `demo_corpus/{utt.rsplit('_', 1)[0]}/{utt}.wav`. Converted to: "
+                      + ", ".join(f"[{p.stem.split('-to-')[-1]}](convert/{p.name})" for p in conv
+                                  if p.stem.split("-to-")[0] == utt), ""]
+        lines += ["![spectrograms](spectrograms.png)", ""]
     timings = run / "timings.tsv"
     if timings.exists():
         lines += ["## Time taken", "", "| stage | seconds |", "|---|---|"]

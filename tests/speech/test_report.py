@@ -178,6 +178,8 @@ def test_markdown_demo_report_opens_with_the_targets(tmp_path: Path) -> None:
     import sys
 
     run = _targets_run(tmp_path)
+    for name in ("f1_000-to-f1", "f1_000-to-m3", "croak_027-to-m3"):  # conversions of two source utterances
+        write_tone(run / "convert" / f"{name}.wav", 0.5, 8000)
     root = Path(__file__).resolve().parents[2]
     # the script imports this tree's package, not whichever one the environment has installed
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
@@ -191,3 +193,7 @@ def test_markdown_demo_report_opens_with_the_targets(tmp_path: Path) -> None:
             if line.startswith("| ") and not line.startswith("| target |")]
     assert {r[0]: r[3] for r in rows} == TARGETS_MET
     assert "Targets:" not in text
+    sources = [line for line in text.splitlines() if line.startswith("Source: ")]  # each lists its own conversions
+    assert sources == ["Source: `demo_corpus/croak/croak_027.wav`. Converted to: [m3](convert/croak_027-to-m3.wav)",
+                       "Source: `demo_corpus/f1/f1_000.wav`. Converted to: [f1](convert/f1_000-to-f1.wav), "
+                       "[m3](convert/f1_000-to-m3.wav)"]
