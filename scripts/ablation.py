@@ -38,14 +38,10 @@ VARIANTS: dict[str, list[str]] = {
                       "model.preemphasis=0.9", "quantizer.dim=32"],
     "logmel_norm_jitter": ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128",
                            "model.jitter=0.5"],
-    "voices_levers_adversary": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
-                                "model.encoder_channels=128", "model.strides=[2, 2, 2, 4, 5]",
-                                "data.crop_samples=4000", "model.jitter=0.5", "model.preemphasis=0.9",
-                                "quantizer.dim=32", "model.speaker_adversary=0.2"],
     # dead codes re-seeded ~3x sooner: usage below 30 % of the expected (EMA decay 0.99: ~120 steps unused, not ~350)
     "logmel_norm_jitter_restart": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
                                    "model.encoder_channels=128", "model.jitter=0.5", "quantizer.restart_threshold=0.3"],
-    # the winners at 50 codes/s (hop 80): codes that change at a phone's pace, not at 125 Hz
+    # the winners at 50 codes/s (hop 160 samples at 8 kHz): codes that change at a phone's pace, not at 125 Hz
     "logmel_norm_jitter_rate50": ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128",
                                   "model.jitter=0.5", "model.strides=[2, 2, 2, 4, 5]", "data.crop_samples=4000"],
     # the decoder's noise shaped under the speech spectrum (pre-emphasis before mu-law, de-emphasis after generation)

@@ -146,3 +146,27 @@ def test_freezing_codes_needs_a_model_with_codes(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="freeze_codes_after"):
         train(_cfg(freeze_codes_after=3), ToyTask(), tmp_path / "toy", device="cpu")
+
+
+class _FreezableTask(ToyTask):
+    """The toy regression with a model that has codes to freeze (the two-stage switch's hook)."""
+
+    def build_model(self) -> nn.Module:
+        model = nn.Linear(4, 1)
+        model.codes_frozen = False
+
+        def freeze_codes() -> None:
+            model.codes_frozen = True
+
+        model.freeze_codes = freeze_codes
+        self.model = model
+        return model
+
+
+def test_a_switch_past_max_steps_warns_and_never_freezes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    task = _FreezableTask()
+    train(_cfg(max_steps=3, freeze_codes_after=5), task, tmp_path / "late", device="cpu")
+    assert "the codes never freeze" in capsys.readouterr().err and not task.model.codes_frozen
+    task = _FreezableTask()
+    train(_cfg(max_steps=4, freeze_codes_after=2), task, tmp_path / "on_time", device="cpu")
+    assert "never freeze" not in capsys.readouterr().err and task.model.codes_frozen

@@ -1,5 +1,6 @@
 """ABX of phoneme-eval: known answers (separable items -> 0, labels unrelated to the frames -> ~50 %), DTW by
-hand, triphone cutting, and the command's report for codes and the baseline."""
+hand, triphone cutting, the averaging order and the sampling caps.  The command's report for codes and the baseline
+is tested in test_phoneme_eval.py."""
 
 from __future__ import annotations
 
@@ -83,3 +84,26 @@ def test_triphones_are_cut_at_phone_boundaries() -> None:
     assert [(it.context, it.centre) for it in items] == [(("sil", "AA"), "B"), (("B", "T"), "AA"),
                                                          (("AA", "sil"), "T")]
     assert items[1].frames.tolist() == [2, 3, 4, 5]  # B + AA AA + T
+
+
+def test_errors_average_per_cell_then_per_pair_then_over_pairs() -> None:
+    """Context c1 separates AA from IY (error 0, 5 triples per ordered pair after the cap); context c2 has two AA
+    tokens and one IY, so only (AA, IY) has a c2 cell: 2 triples, one error and one tie (0.75).  Per cell, then
+    per pair, then over pairs: ((0 + 0.75) / 2 + 0) / 2 = 0.1875; a flat mean over the 12 triples would be 0.125."""
+    c1, c2 = ("B", "T"), ("K", "D")
+    items = [Item(np.array([0]), "AA", c1, "s") for _ in range(3)] + [Item(np.array([5]), "IY", c1, "s")
+                                                                       for _ in range(3)]
+    items += [Item(np.array([0]), "AA", c2, "s"), Item(np.array([1]), "AA", c2, "s"),
+              Item(np.array([1]), "IY", c2, "s")]
+    r = abx_error(items, "equal", across=False, max_per_cell=5)
+    assert r == {"error": pytest.approx(0.1875), "pairs": 2, "cells": 3, "triples": 12}
+
+
+def test_sampling_caps_and_seed() -> None:
+    items = _items(lambda c, rng: rng.normal(size=(int(rng.integers(3, 7)), 8)), tokens=4)
+    full = abx_error(items, "angular", across=True, max_per_cell=10_000, max_cells=10_000)
+    capped = abx_error(items, "angular", across=True, max_per_cell=3, max_cells=50)
+    assert capped["cells"] == 50 and capped["triples"] == 150 and full["cells"] > 50 and full["triples"] > 150
+    again = abx_error(items, "angular", across=True, max_per_cell=3, max_cells=50)
+    other = abx_error(items, "angular", across=True, max_per_cell=3, max_cells=50, seed=7)
+    assert again == capped and other["error"] != capped["error"]
