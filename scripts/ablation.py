@@ -47,6 +47,9 @@ VARIANTS: dict[str, list[str]] = {
     # the decoder's noise shaped under the speech spectrum (pre-emphasis before mu-law, de-emphasis after generation)
     "logmel_norm_jitter_preemphasis": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
                                        "model.encoder_channels=128", "model.jitter=0.5", "model.preemphasis=0.9"],
+    # speaker-invariance pressure on the winners: a speaker classifier on the latents through gradient reversal
+    "logmel_norm_jitter_adversary": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
+                                     "model.encoder_channels=128", "model.jitter=0.5", "model.speaker_adversary=0.2"],
     # two-stage schedule: the codes freeze two thirds of the way in, the decoder alone trains the last third
     "logmel_norm_jitter_two_stage": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
                                      "model.encoder_channels=128", "model.jitter=0.5",
