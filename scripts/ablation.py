@@ -53,6 +53,9 @@ VARIANTS: dict[str, list[str]] = {
     # the learning rate decays to 30 % of its peak instead of 5 % (STOI stalled as it annealed)
     "logmel_norm_jitter_lr_final": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
                                     "model.encoder_channels=128", "model.jitter=0.5", "train.lr_final=0.3"],
+    # the decoder's voice: a 64-dimensional speaker embedding on every gate instead of 16
+    "logmel_norm_jitter_speaker64": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
+                                     "model.encoder_channels=128", "model.jitter=0.5", "model.speaker_dim=64"],
     # two-stage schedule: the codes freeze two thirds of the way in, the decoder alone trains the last third
     "logmel_norm_jitter_two_stage": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
                                      "model.encoder_channels=128", "model.jitter=0.5",
