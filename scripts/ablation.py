@@ -26,40 +26,37 @@ from typing import Any
 # (demo.yaml itself took the winners in 0.5), so "base" is the paper's encoder and each variant adds its levers
 PAPER_ENCODER = ["model.encoder_input=waveform", "model.norm_seconds=0", "model.jitter=0", "model.encoder_channels=64"]
 
+# the levers' building blocks, shared by the variants below
+LOGMEL_NORM = ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128"]
+JITTER = ["model.jitter=0.5"]
+RATE50 = ["model.strides=[2, 2, 2, 4, 5]", "data.crop_samples=4000"]
+PREEMPHASIS = ["model.preemphasis=0.9"]
+ADVERSARY = ["model.speaker_adversary=0.2"]
+WINNERS = LOGMEL_NORM + JITTER  # what recipes/demo.yaml took in 0.5
+
 VARIANTS: dict[str, list[str]] = {
     "base": [],
-    "jitter": ["model.jitter=0.5"],
-    "preemphasis": ["model.preemphasis=0.9"],
-    "logmel_norm": ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128"],
-    "rate50": ["model.strides=[2, 2, 2, 4, 5]", "data.crop_samples=4000"],
-    "adversary": ["model.speaker_adversary=0.2"],
-    "voices_levers": ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128",
-                      "model.strides=[2, 2, 2, 4, 5]", "data.crop_samples=4000", "model.jitter=0.5",
-                      "model.preemphasis=0.9", "quantizer.dim=32"],
-    "logmel_norm_jitter": ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128",
-                           "model.jitter=0.5"],
+    "jitter": JITTER,
+    "preemphasis": PREEMPHASIS,
+    "logmel_norm": LOGMEL_NORM,
+    "rate50": RATE50,
+    "adversary": ADVERSARY,
+    "voices_levers": LOGMEL_NORM + RATE50 + JITTER + PREEMPHASIS + ["quantizer.dim=32"],
+    "logmel_norm_jitter": WINNERS,
     # dead codes re-seeded ~3x sooner: usage below 30 % of the expected (EMA decay 0.99: ~120 steps unused, not ~350)
-    "logmel_norm_jitter_restart": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
-                                   "model.encoder_channels=128", "model.jitter=0.5", "quantizer.restart_threshold=0.3"],
+    "logmel_norm_jitter_restart": WINNERS + ["quantizer.restart_threshold=0.3"],
     # the winners at 50 codes/s (hop 160 samples at 8 kHz): codes that change at a phone's pace, not at 125 Hz
-    "logmel_norm_jitter_rate50": ["model.encoder_input=logmel", "model.norm_seconds=0.5", "model.encoder_channels=128",
-                                  "model.jitter=0.5", "model.strides=[2, 2, 2, 4, 5]", "data.crop_samples=4000"],
+    "logmel_norm_jitter_rate50": WINNERS + RATE50,
     # the decoder's noise shaped under the speech spectrum (pre-emphasis before mu-law, de-emphasis after generation)
-    "logmel_norm_jitter_preemphasis": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
-                                       "model.encoder_channels=128", "model.jitter=0.5", "model.preemphasis=0.9"],
+    "logmel_norm_jitter_preemphasis": WINNERS + PREEMPHASIS,
     # speaker-invariance pressure on the winners: a speaker classifier on the latents through gradient reversal
-    "logmel_norm_jitter_adversary": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
-                                     "model.encoder_channels=128", "model.jitter=0.5", "model.speaker_adversary=0.2"],
+    "logmel_norm_jitter_adversary": WINNERS + ADVERSARY,
     # the learning rate decays to 30 % of its peak instead of 5 % (STOI stalled as it annealed)
-    "logmel_norm_jitter_lr_final": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
-                                    "model.encoder_channels=128", "model.jitter=0.5", "train.lr_final=0.3"],
+    "logmel_norm_jitter_lr_final": WINNERS + ["train.lr_final=0.3"],
     # the decoder's voice: a 64-dimensional speaker embedding on every gate instead of 16
-    "logmel_norm_jitter_speaker64": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
-                                     "model.encoder_channels=128", "model.jitter=0.5", "model.speaker_dim=64"],
+    "logmel_norm_jitter_speaker64": WINNERS + ["model.speaker_dim=64"],
     # two-stage schedule: the codes freeze two thirds of the way in, the decoder alone trains the last third
-    "logmel_norm_jitter_two_stage": ["model.encoder_input=logmel", "model.norm_seconds=0.5",
-                                     "model.encoder_channels=128", "model.jitter=0.5",
-                                     "train.freeze_codes_after={two_thirds}"],
+    "logmel_norm_jitter_two_stage": WINNERS + ["train.freeze_codes_after={two_thirds}"],
 }
 
 
